@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { requireTier } from './auth/auth-hooks.js';
+import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { createSessionCache } from './aws/session-cache.js';
+import type { AssumeRole } from './aws/sts-client.js';
+import { signRdsToken, type SignToken } from './aws/token-signer.js';
+import { createFingerprinter } from './audit/fingerprint.js';
+import { fingerprintKeyBytes } from './config/load-config.js';
+import type { Config } from './config/config-schema.js';
+import { credentialsRoutes } from './credentials/credentials-routes.js';
+import { createGrantService } from './credentials/grant-service.js';
+import { databasesRoutes } from './databases/databases-routes.js';
+import { createDatabasesService } from './databases/databases-service.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { healthRoutes } from './http/health-routes.js';
+import { createMetrics, registerRequestMetrics } from './http/metrics.js';
+import { openApiOptions } from './http/openapi.js';
+import { ProblemSchema } from './http/problem.js';
+import { registerStrictValidation } from './http/validation.js';
+import { mappingsRoutes } from './mappings/mappings-routes.js';
+import { createMappingsService } from './mappings/mappings-service.js';
+import type { Store } from './store/store.js';
+
+/** The outside world, injected so tests can swap it without module mocks. */
+export interface AppDependencies {
+  store: Store;
+  /** STS AssumeRole (see createAssumeRole): the real SDK client, pointed wherever config says. */
+  assumeRole: AssumeRole;
+  signToken?: SignToken;
+  now?: () => Date;
+  /** Used for OIDC discovery; jose fetches JWKS itself. */
+  fetch?: typeof fetch;
+  /** Where JSON logs go (default stdout). Tests capture them to prove no secret is logged. */
+  logStream?: DestinationStream;
+}
+
+// Belt and braces: dab never logs these, and pino censors them if some path ever tries.
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.token',
+  '*.password',
+  '*.secretAccessKey',
+  '*.sessionToken',
+  '*.SecretAccessKey',
+  '*.SessionToken',
+  '*.externalId',
+];
+
+/** Builds the service. Never listens: server.ts does that, tests use app.inject. */
+export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
+  const now = deps.now ?? (() => new Date());
+  const metrics = createMetrics();
+  const fingerprint = createFingerprinter(fingerprintKeyBytes(config.audit.fingerprintKey));
+  const loggerOptions = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+
+  const app = Fastify({
+    logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    bodyLimit: 1024 * 1024,
+    trustProxy: config.listen.trustProxy,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerStrictValidation(app);
+  registerErrorHandling(app);
+  registerRequestMetrics(app, metrics);
+  app.addSchema(ProblemSchema);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(swagger, openApiOptions());
+
+  const verifier = createJwtVerifier(config.auth, deps.fetch);
+  const countAuthFailure = (reason: string) => metrics.authFailures.inc({ reason });
+  const assumeRole: AssumeRole = async (input) => {
+    try {
+      const credentials = await deps.assumeRole(input);
+      metrics.assumeRole.inc({ result: 'ok' });
+      return credentials;
+    } catch (err) {
+      metrics.assumeRole.inc({ result: (err as Error).name || 'error' });
+      throw err;
+    }
+  };
+  const sessions = createSessionCache({
+    assumeRole,
+    now,
+    sessionDurationSeconds: config.sts.sessionDurationSeconds,
+    refreshMarginSeconds: config.sts.refreshMarginSeconds,
+    sessionNamePrefix: config.sts.sessionNamePrefix,
+    setSourceIdentity: config.sts.setSourceIdentity,
+    maxEntries: config.sts.maxCachedSessions,
+  });
+  const grants = createGrantService({ store: deps.store, sessions, signToken: deps.signToken ?? signRdsToken, fingerprint, now, metrics });
+  const databases = createDatabasesService({ store: deps.store, now, fingerprint });
+  const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer) });
+
+  await app.register(healthRoutes, { store: deps.store, metrics });
+  // Each tier is its own encapsulated context with its own authentication hook.
+  await app.register(async (callerScope) => {
+    requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure);
+    await callerScope.register(credentialsRoutes, { service: grants });
+  });
+  await app.register(async (adminScope) => {
+    requireTier(adminScope, 'admin', verifier, config.auth, countAuthFailure);
+    await adminScope.register(databasesRoutes, { service: databases });
+    await adminScope.register(mappingsRoutes, { service: mappings });
+  });
+  return app;
+}

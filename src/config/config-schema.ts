@@ -1,0 +1,93 @@
+import { Type, type Static } from 'typebox';
+
+// The whole configuration surface of dab. Every field documented in README's
+// configuration reference lives here, with its default; nothing else reads env.
+
+const Principal = Type.Union([
+  Type.Object({ issuer: Type.String({ minLength: 1 }), subject: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object({ issuer: Type.String({ minLength: 1 }), group: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+]);
+export type PrincipalRule = Static<typeof Principal>;
+
+const Issuer = Type.Object(
+  {
+    issuer: Type.String({ minLength: 1 }),
+    audience: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })]),
+    // Either a JWKS URL, or nothing: then OIDC discovery at <issuer>/.well-known/openid-configuration.
+    jwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    algorithms: Type.Array(
+      Type.Enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+      { minItems: 1, default: ['RS256'] },
+    ),
+    subjectClaim: Type.String({ minLength: 1, default: 'sub' }),
+    groupsClaim: Type.String({ minLength: 1, default: 'groups' }),
+  },
+  { additionalProperties: false },
+);
+export type IssuerConfig = Static<typeof Issuer>;
+
+export const ConfigSchema = Type.Object(
+  {
+    listen: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        trustProxy: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+    store: Type.Object(
+      {
+        // A PostgreSQL URL (production, CI). Absent: the embedded PostgreSQL (PGlite) in dataDir.
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        dataDir: Type.String({ minLength: 1, default: '.dab-data' }),
+        poolMax: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+        connectionTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+        statementTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        issuers: Type.Array(Issuer, { minItems: 1 }),
+        clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+        // jose refetches a JWKS for an unknown kid at most once per cool-down.
+        jwksCooldownSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+        jwksCacheMaxAgeSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 600 }),
+        jwksTimeoutMs: Type.Integer({ minimum: 100, maximum: 30000, default: 3000 }),
+        admins: Type.Array(Principal, { default: [] }),
+        auditors: Type.Array(Principal, { default: [] }),
+      },
+      { additionalProperties: false },
+    ),
+    sts: Type.Object(
+      {
+        region: Type.String({ minLength: 1, default: 'us-east-1' }),
+        endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+        sessionDurationSeconds: Type.Integer({ minimum: 1800, maximum: 43200, default: 3600 }),
+        // A session is replaced once less than 900 s (a token's life) + this margin remains.
+        refreshMarginSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+        connectionTimeoutMs: Type.Integer({ minimum: 100, maximum: 30000, default: 1000 }),
+        requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 3000 }),
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
+        // Hard ceiling on one AssumeRole including all retries.
+        deadlineMs: Type.Integer({ minimum: 500, maximum: 120000, default: 8000 }),
+        sessionNamePrefix: Type.String({ pattern: '^[\\w+=,.@-]{1,16}$', default: 'dab' }),
+        setSourceIdentity: Type.Boolean({ default: true }),
+        maxCachedSessions: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    audit: Type.Object(
+      {
+        // HMAC key for token fingerprints: at least 32 bytes, given as hex or base64.
+        fingerprintKey: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, type Config } from './config-schema.js';
+
+/** Start-up stops with this: the message names the setting and never carries a stack. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+type Tree = Record<string, unknown>;
+
+// Environment variables that override the file. Each names the config path it sets.
+const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer' | 'boolean' | 'json']> = [
+  ['DAB_HOST', 'listen.host', 'string'],
+  ['DAB_PORT', 'listen.port', 'integer'],
+  ['DAB_TRUST_PROXY', 'listen.trustProxy', 'boolean'],
+  ['DAB_LOG_LEVEL', 'logLevel', 'string'],
+  ['DATABASE_URL', 'store.url', 'string'],
+  ['DAB_DATA_DIR', 'store.dataDir', 'string'],
+  ['DAB_ISSUERS', 'auth.issuers', 'json'],
+  ['DAB_ADMINS', 'auth.admins', 'json'],
+  ['DAB_AUDITORS', 'auth.auditors', 'json'],
+  ['AWS_REGION', 'sts.region', 'string'],
+  ['AWS_ENDPOINT_URL_STS', 'sts.endpoint', 'string'],
+  ['DAB_AUDIT_FINGERPRINT_KEY', 'audit.fingerprintKey', 'string'],
+];
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, removeAdditional: false, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+/** Reads the optional file named by DAB_CONFIG (YAML or JSON), applies env overrides, validates, freezes. */
+export function loadConfig(env: Env = process.env): Config {
+  const fromFile = env.DAB_CONFIG ? readConfigFile(env.DAB_CONFIG) : {};
+  return parseConfig(applyEnv(fromFile, env));
+}
+
+/** Validates a config tree (defaults filled in) and returns it deeply frozen. */
+export function parseConfig(input: unknown): Config {
+  const tree = structuredClone(input ?? {});
+  if (!validate(tree)) throw new ConfigError(describe(validate.errors ?? []));
+  const config = tree as Config;
+  fingerprintKeyBytes(config.audit.fingerprintKey);
+  checkIssuers(config);
+  return deepFreeze(config);
+}
+
+/** Accepts hex or base64; refuses keys under 32 bytes, because a short HMAC key makes fingerprints guessable. */
+export function fingerprintKeyBytes(value: string): Buffer {
+  const bytes = /^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (bytes.length < 32) {
+    throw new ConfigError('config audit.fingerprintKey (DAB_AUDIT_FINGERPRINT_KEY): must be at least 32 bytes, hex or base64');
+  }
+  return bytes;
+}
+
+function checkIssuers(config: Config): void {
+  const seen = new Set<string>();
+  for (const [i, issuer] of config.auth.issuers.entries()) {
+    if (seen.has(issuer.issuer)) throw new ConfigError(`config auth.issuers[${i}].issuer: "${issuer.issuer}" is listed twice`);
+    seen.add(issuer.issuer);
+  }
+  for (const tier of ['admins', 'auditors'] as const) {
+    for (const [i, rule] of config.auth[tier].entries()) {
+      if (!seen.has(rule.issuer)) throw new ConfigError(`config auth.${tier}[${i}].issuer: "${rule.issuer}" is not a configured issuer`);
+    }
+  }
+}
+
+function readConfigFile(path: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file DAB_CONFIG=${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const parsed: unknown = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('top level must be a mapping');
+    return parsed as Tree;
+  } catch (err) {
+    throw new ConfigError(`config file DAB_CONFIG=${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+function applyEnv(base: Tree, env: Env): Tree {
+  const tree = structuredClone(base);
+  for (const [name, path, kind] of ENV_OVERRIDES) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(tree, path, parseEnvValue(name, raw, kind));
+  }
+  return tree;
+}
+
+function parseEnvValue(name: string, raw: string, kind: 'string' | 'integer' | 'boolean' | 'json'): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'integer':
+      if (!/^\d+$/.test(raw)) throw new ConfigError(`env ${name}: must be a whole number, got "${raw}"`);
+      return Number(raw);
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw new ConfigError(`env ${name}: must be true or false`);
+      return raw === 'true';
+    case 'json':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`env ${name}: must be JSON`);
+      }
+  }
+}
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== 'object') node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function describe(errors: ErrorObject[]): string {
+  // Union branches produce noise; keep the most specific line per field.
+  const lines = new Map<string, string>();
+  for (const e of errors) {
+    const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') || '(top level)';
+    const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';
+    const target = e.keyword === 'required' ? `${field === '(top level)' ? '' : `${field}.`}${String(e.params.missingProperty)}` : field;
+    const message = e.keyword === 'required' ? 'is required' : `${e.message ?? 'is invalid'}${extra}`;
+    if (!lines.has(target)) lines.set(target, `config ${target}: ${message}`);
+  }
+  return [...lines.values()].join('; ');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,74 @@
+import { recordAdminChange } from '../audit/admin-changes.js';
+import type { Caller } from '../auth/caller.js';
+import { AppError } from '../http/problem.js';
+import type { RequestContext } from '../http/request-context.js';
+import { sqlState, type Store } from '../store/store.js';
+import { crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
+import { deleteDatabase, findDatabase, insertDatabase, listDatabases, updateDatabase } from './databases-repo.js';
+
+export interface DatabasesServiceDeps {
+  store: Store;
+  now: () => Date;
+  /** Keyed fingerprint: the audit log shows that an ExternalId changed without holding it. */
+  fingerprint: (secret: string) => string;
+}
+
+export type DatabasesService = ReturnType<typeof createDatabasesService>;
+
+export function createDatabasesService({ store, now, fingerprint }: DatabasesServiceDeps) {
+  const forAudit = (d: Database | undefined) => d && { ...d, ...(d.externalId ? { externalId: fingerprint(d.externalId) } : {}) };
+
+  function check(input: DatabaseInput): void {
+    const errors = crossFieldProblems(input);
+    if (errors.length) throw new AppError('validation_failed', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
+  }
+
+  async function get(name: string): Promise<Database> {
+    const found = await findDatabase(store, name);
+    if (!found) throw new AppError('not_found', `no database named "${name}"`);
+    return found;
+  }
+
+  return {
+    list: () => listDatabases(store),
+    get,
+
+    async create(actor: Caller, ctx: RequestContext, body: CreateDatabaseBody): Promise<Database> {
+      check(body);
+      return store.transaction(async (tx) => {
+        const at = now();
+        const created = await insertDatabase(tx, body, at);
+        if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
+        await recordAdminChange(tx, actor, ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, at);
+        return created;
+      });
+    },
+
+    async replace(actor: Caller, ctx: RequestContext, name: string, input: DatabaseInput): Promise<Database> {
+      check(input);
+      return store.transaction(async (tx) => {
+        const at = now();
+        const before = await findDatabase(tx, name, true);
+        if (!before) throw new AppError('not_found', `no database named "${name}"`);
+        const after = (await updateDatabase(tx, { ...input, name }, at)) as Database;
+        await recordAdminChange(tx, actor, ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, at);
+        return after;
+      });
+    },
+
+    async remove(actor: Caller, ctx: RequestContext, name: string): Promise<void> {
+      try {
+        await store.transaction(async (tx) => {
+          const at = now();
+          const before = await findDatabase(tx, name, true);
+          if (!before) throw new AppError('not_found', `no database named "${name}"`);
+          await deleteDatabase(tx, name);
+          await recordAdminChange(tx, actor, ctx, { eventType: 'database.deleted', databaseName: name, target: name, before: forAudit(before), after: null }, at);
+        });
+      } catch (err) {
+        if (sqlState(err) === '23503') throw new AppError('conflict', `database "${name}" still has mappings; delete them first`);
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** One registry per app instance: no global state shared between tests or instances. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dab_' });
+  return {
+    registry,
+    grants: new Counter({ name: 'dab_grants_total', help: 'Credential requests by outcome and access level', labelNames: ['outcome', 'level', 'reason'], registers: [registry] }),
+    assumeRole: new Counter({ name: 'dab_sts_assume_role_total', help: 'AssumeRole calls by result', labelNames: ['result'], registers: [registry] }),
+    sessionCache: new Counter({ name: 'dab_sts_session_cache_total', help: 'STS session cache lookups', labelNames: ['result'], registers: [registry] }),
+    auditWrite: new Histogram({ name: 'dab_audit_write_seconds', help: 'Audit insert latency', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
+    authFailures: new Counter({ name: 'dab_auth_failures_total', help: 'Rejected bearer tokens by reason', labelNames: ['reason'], registers: [registry] }),
+    requestDuration: new Histogram({ name: 'dab_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] }),
+  };
+}
+
+/** Times every request by its route pattern (not its URL, so cardinality stays bounded). */
+export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+}

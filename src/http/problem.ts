@@ -1,0 +1,91 @@
+import { Type } from 'typebox';
+
+/**
+ * Every error dab returns has one of these codes; each maps to one HTTP status and title.
+ * Codes are the stable contract (RFC 9457 `type` is `urn:dab:problem:<code>`); titles may change.
+ */
+export const PROBLEMS = {
+  validation_failed: [400, 'The request is not valid'],
+  invalid_json: [400, 'The body is not valid JSON'],
+  invalid_request: [400, 'The request is malformed'],
+  unauthenticated: [401, 'Authentication required'],
+  forbidden: [403, 'This principal may not use this endpoint'],
+  access_denied: [403, 'Access denied'],
+  not_found: [404, 'Not found'],
+  method_not_allowed: [405, 'Method not allowed'],
+  conflict: [409, 'Conflict'],
+  body_too_large: [413, 'The body is too large'],
+  unsupported_media_type: [415, 'Unsupported media type'],
+  internal: [500, 'Internal error'],
+  sts_access_denied: [502, 'The database account refused to let dab assume its role'],
+  sts_error: [502, 'STS returned an unexpected answer'],
+  sts_unavailable: [503, 'STS is unavailable'],
+  idp_unavailable: [503, 'The identity provider keys cannot be fetched'],
+  audit_unavailable: [503, 'The audit log cannot be written'],
+  store_unavailable: [503, 'The store is unavailable'],
+  not_ready: [503, 'Not ready'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The one error type of the service. `detail` is shown to the caller: never put secrets in it. */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail?: string,
+    readonly extra: { retryAfterSeconds?: number; wwwAuthenticate?: string; errors?: ProblemFieldError[] } = {},
+  ) {
+    super(detail ?? PROBLEMS[code][1]);
+  }
+  get status(): number {
+    return PROBLEMS[this.code][0];
+  }
+}
+
+export interface ProblemFieldError {
+  field: string;
+  message: string;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: ProblemCode;
+  detail?: string;
+  instance?: string;
+  requestId: string;
+  errors?: ProblemFieldError[];
+}
+
+export function problemBody(err: AppError, requestId: string, instance?: string): ProblemBody {
+  const [status, title] = PROBLEMS[err.code];
+  return {
+    type: `urn:dab:problem:${err.code}`,
+    title,
+    status,
+    code: err.code,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(instance ? { instance } : {}),
+    requestId,
+    ...(err.extra.errors ? { errors: err.extra.errors } : {}),
+  };
+}
+
+/** Response schema shared by every route's error statuses. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.Enum(Object.keys(PROBLEMS) as ProblemCode[]),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);

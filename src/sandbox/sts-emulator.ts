@@ -1,0 +1,255 @@
+// A local STS speaking the real AWS Query protocol (form-encoded POST, XML out),
+// so the unmodified @aws-sdk/client-sts can be pointed at it via `endpoint`.
+// Every request is SigV4-verified, so signing bugs in the broker surface in tests.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifySignedRequest } from './sigv4.js';
+
+export interface StsRole {
+  arn: string;
+  externalId?: string;
+  maxSessionDurationSeconds?: number;
+  /** When true, AssumeRole with SourceIdentity is denied (trust policy lacks sts:SetSourceIdentity). */
+  requireSourceIdentityPermission?: boolean;
+}
+export interface IssuedSession {
+  accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date;
+  roleArn: string; roleSessionName: string; sourceIdentity?: string; externalId?: string; issuedAt: Date;
+  tags?: Record<string, string>;
+}
+export type StsFault = 'throttle' | 'server_error' | 'access_denied' | 'malformed' | 'hang';
+export interface StsEmulatorOptions {
+  host?: string; port?: number; baseCredentials?: { accessKeyId: string; secretAccessKey: string }[];
+  roles?: StsRole[]; now?: () => Date; accountId?: string;
+}
+export interface StsEmulator {
+  readonly url: string;
+  readonly baseCredentials: { accessKeyId: string; secretAccessKey: string };
+  addRole(role: StsRole): void;
+  injectFault(fault: StsFault, times?: number): void;
+  clearFaults(): void;
+  readonly assumeRoleCalls: number;
+  readonly issuedSessions: IssuedSession[];
+  lookupCredentials(accessKeyId: string): { secretAccessKey: string; sessionToken?: string } | undefined;
+  findSession(accessKeyId: string): IssuedSession | undefined;
+  close(): Promise<void>;
+}
+
+const XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const MAX_BODY_BYTES = 64 * 1024;
+const NAME_CHARS = /^[\w+=,.@-]+$/;
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+class StsError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly type: 'Sender' | 'Receiver' = 'Sender') {
+    super(message);
+  }
+}
+
+const randomId = (prefix: string, length: number): string =>
+  prefix + Array.from(randomBytes(length), (b) => ALNUM[b % ALNUM.length]).join('');
+const randomSecret = (): string => randomBytes(30).toString('base64'); // 40 chars, like AWS secrets
+const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+const xml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+const validationError = (message: string): StsError => new StsError(400, 'ValidationError', `1 validation error detected: ${message}`);
+
+const notNull = (field: string): StsError => validationError(`Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+
+/** Validates RoleSessionName / SourceIdentity (same AWS constraints); absent optional values pass through. */
+function checkName(field: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length < 2 || value.length > 64) throw validationError(`Value '${value}' at '${field}' failed to satisfy constraint: Member must have length between 2 and 64`);
+  if (!NAME_CHARS.test(value)) throw validationError(`Value '${value}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+  return value;
+}
+
+function parseTags(params: URLSearchParams): Record<string, string> | undefined {
+  const tags: Record<string, string> = {};
+  for (let n = 1; params.has(`Tags.member.${n}.Key`); n++) {
+    const key = params.get(`Tags.member.${n}.Key`) ?? '';
+    const value = params.get(`Tags.member.${n}.Value`) ?? '';
+    if (key.length < 1 || key.length > 128 || value.length > 256) throw validationError(`Value at 'tags.${n}.member' failed to satisfy constraint: Member must have valid length`);
+    if (n > 50) throw validationError(`Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50`);
+    tags[key] = value;
+  }
+  return Object.keys(tags).length > 0 ? tags : undefined;
+}
+
+export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<StsEmulator> {
+  const now = opts.now ?? (() => new Date());
+  const defaultAccount = opts.accountId ?? '123456789012';
+  const baseCreds = opts.baseCredentials?.length
+    ? opts.baseCredentials.map((c) => ({ ...c }))
+    : [{ accessKeyId: randomId('AKIA', 16), secretAccessKey: randomSecret() }];
+  const roles = new Map<string, { role: StsRole; roleId: string }>();
+  const sessions = new Map<string, IssuedSession>();
+  const issued: IssuedSession[] = [];
+  const faults: { fault: StsFault; remaining: number }[] = [];
+  let assumeRoleCalls = 0;
+
+  const addRole = (role: StsRole): void => void roles.set(role.arn, { role: { ...role }, roleId: randomId('AROA', 17) });
+  for (const role of opts.roles ?? []) addRole(role);
+
+  const baseLookup = (akid: string): { secretAccessKey: string } | undefined => {
+    const c = baseCreds.find((b) => b.accessKeyId === akid);
+    return c && { secretAccessKey: c.secretAccessKey };
+  };
+
+  function takeFault(): StsFault | undefined {
+    const head = faults[0];
+    if (!head) return undefined;
+    if (--head.remaining <= 0) faults.shift();
+    return head.fault;
+  }
+
+  function authenticate(req: IncomingMessage, body: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The SDK always signs with the real clock, so skew is judged against it (not the injectable `now`).
+    const result = verifySignedRequest(
+      { method: req.method ?? 'POST', path: url.pathname, query: url.search, headers: req.headers, body },
+      baseLookup,
+      { service: 'sts', now: new Date() },
+    );
+    if (result.ok) return;
+    if (result.reason === 'missing_authorization') throw new StsError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+    if (result.reason === 'unknown_access_key') throw new StsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    throw new StsError(403, 'SignatureDoesNotMatch',
+      `The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. (${result.reason})`);
+  }
+
+  function assumeRole(params: URLSearchParams): string {
+    const roleArn = params.get('RoleArn') ?? undefined;
+    const externalId = params.get('ExternalId') ?? undefined;
+    const durationText = params.get('DurationSeconds') ?? undefined;
+    // Static validation first, as AWS does, before looking at the role.
+    if (roleArn === undefined) throw notNull('roleArn');
+    if (roleArn.length < 20 || roleArn.length > 2048) throw validationError(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048`);
+    const sessionName = checkName('roleSessionName', params.get('RoleSessionName') ?? undefined);
+    if (sessionName === undefined) throw notNull('roleSessionName');
+    const sourceIdentity = checkName('sourceIdentity', params.get('SourceIdentity') ?? undefined);
+    if (externalId !== undefined && (externalId.length < 2 || externalId.length > 1224 || !/^[\w+=,.@:/-]+$/.test(externalId))) {
+      throw validationError(`Value '${externalId}' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224`);
+    }
+    const duration = durationText === undefined ? 3600 : Number(durationText);
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
+      throw validationError(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+    }
+    const tags = parseTags(params);
+
+    const entry = roles.get(roleArn);
+    const denied = (): StsError => new StsError(403, 'AccessDenied',
+      `User: arn:aws:iam::${defaultAccount}:user/dab-broker is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    if (!entry) throw denied();
+    const { role, roleId } = entry;
+    if (role.externalId !== undefined && externalId !== role.externalId) throw denied();
+    if (sourceIdentity !== undefined && role.requireSourceIdentityPermission) throw denied();
+    if (duration > (role.maxSessionDurationSeconds ?? 3600)) {
+      throw new StsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+    }
+
+    const issuedAt = now();
+    const session: IssuedSession = {
+      accessKeyId: randomId('ASIA', 16),
+      secretAccessKey: randomSecret(),
+      // Real tokens are long base64 with + / =, which exercises URL-encoding in callers.
+      sessionToken: `FwoGZXIvYXdzE${randomBytes(180).toString('base64')}`,
+      expiration: new Date(issuedAt.getTime() + duration * 1000),
+      roleArn, roleSessionName: sessionName, issuedAt,
+      ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+      ...(externalId !== undefined ? { externalId } : {}),
+      ...(tags ? { tags } : {}),
+    };
+    sessions.set(session.accessKeyId, session);
+    issued.push(session);
+
+    const account = roleArn.split(':')[4] || defaultAccount;
+    const roleName = roleArn.split('/').pop() ?? roleArn;
+    const packed = tags ? Math.min(100, Math.ceil(JSON.stringify(tags).length / 8)) : undefined;
+    return `<AssumeRoleResponse xmlns="${XMLNS}"><AssumeRoleResult>`
+      + (sourceIdentity !== undefined ? `<SourceIdentity>${xml(sourceIdentity)}</SourceIdentity>` : '')
+      + `<AssumedRoleUser><AssumedRoleId>${roleId}:${xml(session.roleSessionName)}</AssumedRoleId>`
+      + `<Arn>arn:aws:sts::${xml(account)}:assumed-role/${xml(roleName)}/${xml(session.roleSessionName)}</Arn></AssumedRoleUser>`
+      + `<Credentials><AccessKeyId>${session.accessKeyId}</AccessKeyId><SecretAccessKey>${xml(session.secretAccessKey)}</SecretAccessKey>`
+      + `<SessionToken>${xml(session.sessionToken)}</SessionToken><Expiration>${isoSeconds(session.expiration)}</Expiration></Credentials>`
+      + (packed !== undefined ? `<PackedPolicySize>${packed}</PackedPolicySize>` : '')
+      + `</AssumeRoleResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></AssumeRoleResponse>`;
+  }
+
+  function send(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+  const sendError = (res: ServerResponse, e: StsError): void => send(res, e.status,
+    `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${e.type}</Type><Code>${e.code}</Code><Message>${xml(e.message)}</Message></Error>`
+    + `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const params = new URLSearchParams(body.toString('utf8'));
+    const action = params.get('Action');
+    if (action === 'AssumeRole') {
+      assumeRoleCalls++;
+      // Faults pre-empt everything so "the next N AssumeRole calls" fail deterministically.
+      const fault = takeFault();
+      if (fault === 'hang') return; // never answer; close() destroys the socket
+      if (fault === 'malformed') return send(res, 200, `<AssumeRoleResponse xmlns="${XMLNS}"><AssumeRoleResult><Credentials><AccessKeyId>ASIA`);
+      if (fault === 'throttle') throw new StsError(400, 'Throttling', 'Rate exceeded');
+      if (fault === 'server_error') throw new StsError(500, 'InternalFailure', 'An internal error occurred.', 'Receiver');
+      if (fault === 'access_denied') throw new StsError(403, 'AccessDenied', 'User is not authorized to perform: sts:AssumeRole');
+    }
+    if (req.method !== 'POST') throw new StsError(400, 'InvalidAction', 'This emulator only accepts POST requests.');
+    authenticate(req, body);
+    if (!action) throw new StsError(400, 'MissingAction', 'Missing Action');
+    const version = params.get('Version');
+    if (action !== 'AssumeRole' || version !== '2011-06-15') {
+      throw new StsError(400, 'InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
+    }
+    send(res, 200, assumeRole(params));
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) req.destroy();
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        handle(req, res, Buffer.concat(chunks));
+      } catch (e) {
+        sendError(res, e instanceof StsError ? e : new StsError(500, 'InternalFailure', String(e), 'Receiver'));
+      }
+    });
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    baseCredentials: { ...baseCreds[0]! },
+    addRole,
+    injectFault(fault: StsFault, times = 1): void {
+      if (times > 0) faults.push({ fault, remaining: times });
+    },
+    clearFaults: (): void => void (faults.length = 0),
+    get assumeRoleCalls() { return assumeRoleCalls; },
+    get issuedSessions() { return [...issued]; },
+    lookupCredentials(accessKeyId: string) {
+      const s = sessions.get(accessKeyId);
+      return s ? { secretAccessKey: s.secretAccessKey, sessionToken: s.sessionToken } : baseLookup(accessKeyId);
+    },
+    findSession: (accessKeyId: string) => sessions.get(accessKeyId),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // includes hung requests and idle keep-alive sockets
+    }),
+  };
+}

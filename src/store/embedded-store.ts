@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Queryable, Store } from './store.js';
+
+function wrap(db: PGlite | Transaction): Queryable {
+  return {
+    async query(sql, params) {
+      const result = await db.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows as never[], rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(sql) {
+      await db.exec(sql);
+    },
+  };
+}
+
+/**
+ * The embedded PostgreSQL (PGlite): the same SQL and migrations as a server, in a local folder,
+ * so dab runs on a fresh machine. It has one connection, so every call is already serialised.
+ * dataDir undefined means in memory (tests).
+ */
+export async function createEmbeddedStore(dataDir?: string): Promise<Store> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  const base = wrap(db);
+  return {
+    kind: 'embedded',
+    query: base.query,
+    exec: base.exec,
+    withSession: (fn) => fn(base),
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    close: () => db.close(),
+  };
+}

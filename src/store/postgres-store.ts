@@ -1,0 +1,73 @@
+import pg from 'pg';
+import type { Queryable, Store } from './store.js';
+
+export interface PostgresStoreOptions {
+  url: string;
+  poolMax: number;
+  connectionTimeoutMs: number;
+  statementTimeoutMs: number;
+  onPoolError: (err: Error) => void;
+}
+
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query(sql, params) {
+      const result = await client.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    },
+    async exec(sql) {
+      await client.query(sql);
+    },
+  };
+}
+
+/** A PostgreSQL server reached through a pg Pool with bounded connect and statement times. */
+export function createPostgresStore(opts: PostgresStoreOptions): Store {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolMax,
+    connectionTimeoutMillis: opts.connectionTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    // Enforced by the server, and by the client too in case the server never answers.
+    statement_timeout: opts.statementTimeoutMs,
+    query_timeout: opts.statementTimeoutMs + 1000,
+    application_name: 'dab',
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', opts.onPoolError);
+  const base = wrap(pool);
+
+  async function withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(wrap(client));
+    } catch (err) {
+      broken = err as Error;
+      throw err;
+    } finally {
+      // A client whose query failed mid-protocol is discarded rather than reused.
+      client.release(broken && !(broken as { code?: string }).code ? broken : undefined);
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    query: base.query,
+    exec: base.exec,
+    withSession,
+    transaction: (fn) =>
+      withSession(async (session) => {
+        await session.exec('BEGIN');
+        try {
+          const result = await fn(session);
+          await session.exec('COMMIT');
+          return result;
+        } catch (err) {
+          await session.exec('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,32 @@
+/** What the repositories need from a database: parameterised queries and transactions. */
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; rowCount: number }>;
+  /** Runs several statements at once (migrations); no parameters. */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Store extends Queryable {
+  readonly kind: 'postgres' | 'embedded';
+  /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs fn on one dedicated connection (needed for session-level advisory locks). */
+  withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** SQLSTATE of a database error, whichever driver raised it. */
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+const UNAVAILABLE_STATES = /^(08|53|57P0[1-3])/; // connection exceptions, insufficient resources, shutdown
+const CLIENT_SIDE = /timeout|Connection terminated|ECONNREFUSED|ECONNRESET|Client has encountered a connection error|Cannot use a pool after calling end/i;
+
+/** True when an error means the store could not be reached or answered in time (a 503, not a 500). */
+export function isStoreUnavailable(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state) return UNAVAILABLE_STATES.test(state) || state === '57014'; // 57014: statement timeout
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return CLIENT_SIDE.test(String(e?.code ?? '')) || CLIENT_SIDE.test(String(e?.message ?? ''));
+}

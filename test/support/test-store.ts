@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createEmbeddedStore } from '../../src/store/embedded-store.js';
+import { migrate } from '../../src/store/migrate.js';
+import { createPostgresStore } from '../../src/store/postgres-store.js';
+import type { Store } from '../../src/store/store.js';
+
+export interface TestStore {
+  store: Store;
+  /** A URL for the same database (server store only), for tests that need a second connection. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The store a test file runs against: a fresh database on the server named by DATABASE_URL (so
+ * test files never see each other's rows), otherwise a fresh in-memory embedded PostgreSQL.
+ * Migrations are applied, as `dab serve` does at start-up.
+ */
+export async function openTestStore(): Promise<TestStore> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const store = await createEmbeddedStore();
+    await migrate(store);
+    return { store, close: () => store.close() };
+  }
+  const name = `dab_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
+  const url = withDatabase(serverUrl, name);
+  const store = createPostgresStore({ url, poolMax: 10, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
+  await migrate(store);
+  return {
+    store,
+    url,
+    async close() {
+      await store.close();
+      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
