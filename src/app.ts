@@ -63,7 +63,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     bodyLimit: 1024 * 1024,
     trustProxy: config.listen.trustProxy,
     onProtoPoisoning: 'error',
@@ -71,6 +70,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The API speaks JSON only: text/plain (a Fastify default) is a 415, not a string body that fails validation.
+  app.removeContentTypeParser('text/plain');
   registerStrictValidation(app);
   registerErrorHandling(app);
   registerRequestMetrics(app, metrics);

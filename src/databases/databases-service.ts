@@ -66,7 +66,9 @@ export function createDatabasesService({ store, now, fingerprint }: DatabasesSer
           await recordAdminChange(tx, actor, ctx, { eventType: 'database.deleted', databaseName: name, target: name, before: forAudit(before), after: null }, at);
         });
       } catch (err) {
-        if (sqlState(err) === '23503') throw new AppError('conflict', `database "${name}" still has mappings; delete them first`);
+        // 23503 foreign_key_violation; PostgreSQL 17+ (and PGlite) report ON DELETE RESTRICT as 23001 restrict_violation.
+        const state = sqlState(err);
+        if (state === '23503' || state === '23001') throw new AppError('conflict', `database "${name}" still has mappings; delete them first`);
         throw err;
       }
     },

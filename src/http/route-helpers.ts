@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { ProblemSchema } from './problem.js';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request',
@@ -11,7 +11,9 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency is unavailable; see Retry-After',
 };
 
-/** Response schemas for the error statuses a route documents; all share the problem+json shape. */
+/** Response schemas for the error statuses a route documents; all are problem+json (RFC 9457). */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem', { description: DESCRIPTIONS[s] ?? 'Error' })]));
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema: Type.Ref('Problem') } } }]),
+  );
 }
