@@ -27,7 +27,7 @@ export async function startServer(config: Config, opts: { credentials?: Paramete
   });
   const aws = createAssumeRole(config.sts, opts.credentials);
   try {
-    const { applied } = await migrate(store);
+    const { applied } = config.store.migrateOnStart ? await migrate(store) : { applied: [] };
     app = await buildApp(config, { store, assumeRole: aws.assumeRole });
     if (applied.length) app.log.info({ applied }, 'migrations applied');
     app.log.info({ store: store.kind }, 'store ready');

@@ -45,6 +45,8 @@ export const ConfigSchema = Type.Object(
         poolMax: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
         connectionTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
         statementTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+        // Off in production when the runtime role may not run DDL: then `dab migrate` runs as the owner.
+        migrateOnStart: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: {} },
     ),

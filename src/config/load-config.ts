@@ -19,6 +19,7 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['DAB_LOG_LEVEL', 'logLevel', 'string'],
   ['DATABASE_URL', 'store.url', 'string'],
   ['DAB_DATA_DIR', 'store.dataDir', 'string'],
+  ['DAB_MIGRATE_ON_START', 'store.migrateOnStart', 'boolean'],
   ['DAB_ISSUERS', 'auth.issuers', 'json'],
   ['DAB_ADMINS', 'auth.admins', 'json'],
   ['DAB_AUDITORS', 'auth.auditors', 'json'],

@@ -149,7 +149,7 @@ t.test('invariant 6: the audit table refuses UPDATE, DELETE and TRUNCATE', async
   t.equal(before.length, 1);
   for (const sql of ['UPDATE audit_events SET reason = $1', 'DELETE FROM audit_events WHERE reason <> $1', 'TRUNCATE audit_events']) {
     const params = sql.includes('$1') ? ['tampered'] : [];
-    await t.rejects(h.store.query(sql, params), /append-only/, sql.split(' ')[0]);
+    await t.rejects(h.store.query(sql, params), /append-only/, sql.split(' ')[0] ?? sql);
   }
   t.same(await h.auditRows(), before, 'history unchanged');
 });
