@@ -1,18 +1,30 @@
-/** Distinct exit codes so scripts can tell a typo from an outage. */
+/** Distinct exit codes so scripts can tell a typo from an outage from a refusal. */
 export const EXIT = {
+  ok: 0,
   failure: 1,
   usage: 2,
   config: 3,
   unreachable: 4,
   denied: 5,
+  unauthenticated: 6,
+  unavailable: 7,
 } as const;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
+/** An expected failure: printed as one line `dab: <message>`, exit with its code; no stack. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
 }
 
-/** One clear line on stderr, then exit: no stack traces for expected failures. */
-export function fail(message: string, code: number): never {
-  process.stderr.write(`dab: ${message}\n`);
-  process.exit(code);
+export const usage = (message: string) => new CliError(`${message} (see --help)`, EXIT.usage);
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
 }

@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { DabProblemError, DabUnreachableError, requestCredentials, type AccessLevel, type Credentials } from '../client/dab-client.js';
+import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
+
+export const CREDS_HELP = `Usage: dab creds <database> --access ro|rw|monitor [options]
+
+Gets a 15-minute RDS IAM auth token for your mapped DB user.
+
+Options:
+  -a, --access LEVEL      ro, rw or monitor (required)
+  -r, --reason TEXT       why you need access (recorded in the audit log)
+  -f, --format FORMAT     json (default), env, uri, pgpass, or token
+      --url URL           dab's base URL (env DAB_URL)
+      --token JWT         your bearer token (env DAB_TOKEN)
+      --token-command CMD a command that prints your bearer token (env DAB_TOKEN_COMMAND)
+      --timeout SECONDS   give up after this long (default 15)
+  -h, --help              this help
+
+Formats: env prints export PGHOST=… PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE lines for
+eval; uri a libpq URI with the token URL-encoded; pgpass a ~/.pgpass line; token the bare token.
+
+Examples:
+  eval "$(dab creds orders --access ro --format env)" && psql -c 'select 1'
+  psql "$(dab creds orders -a ro -f uri)"
+
+Exit codes: 0 ok, 2 usage, 4 dab unreachable, 5 access denied, 6 caller token rejected,
+7 dab or a dependency unavailable, 1 anything else.`;
+
+const FORMATS = ['json', 'env', 'uri', 'pgpass', 'token'] as const;
+const LEVELS = ['ro', 'rw', 'monitor'];
+
+export async function credsCommand(args: string[], io: CliIo): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        access: { type: 'string', short: 'a' },
+        reason: { type: 'string', short: 'r' },
+        format: { type: 'string', short: 'f', default: 'json' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        'token-command': { type: 'string' },
+        timeout: { type: 'string', default: '15' },
+      },
+    });
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw usage('name exactly one database, e.g. dab creds orders --access ro');
+  const database = positionals[0] as string;
+  if (!values.access || !LEVELS.includes(values.access)) throw usage('--access must be ro, rw or monitor');
+  const format = values.format as (typeof FORMATS)[number];
+  if (!FORMATS.includes(format)) throw usage(`--format must be one of ${FORMATS.join(', ')}`);
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0)) throw usage('--timeout must be a positive number of seconds');
+  const url = values.url ?? io.env.DAB_URL;
+  if (!url) throw usage("dab's URL is missing: pass --url or set DAB_URL");
+  try {
+    new URL(url);
+  } catch {
+    throw usage(`--url/DAB_URL is not a URL: ${url}`);
+  }
+
+  let credentials: Credentials;
+  try {
+    credentials = await requestCredentials({
+      url,
+      bearer: () => bearerToken(values.token, values['token-command'], io),
+      database,
+      access: values.access as AccessLevel,
+      ...(values.reason ? { reason: values.reason } : {}),
+      timeoutMs: timeout * 1000,
+    });
+  } catch (err) {
+    throw explain(err, database, values.access, url);
+  }
+  io.out(render(credentials, format));
+}
+
+async function bearerToken(flag: string | undefined, command: string | undefined, io: CliIo): Promise<string> {
+  const direct = flag ?? io.env.DAB_TOKEN;
+  if (direct) return direct.trim();
+  const cmd = command ?? io.env.DAB_TOKEN_COMMAND;
+  if (!cmd) throw usage('no caller token: pass --token, set DAB_TOKEN, or set DAB_TOKEN_COMMAND to a command that prints one');
+  try {
+    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', cmd], { timeout: 30_000 });
+    const token = stdout.trim();
+    if (!token) throw new Error('it printed nothing');
+    return token;
+  } catch (err) {
+    throw new CliError(`the token command failed (${(err as Error).message.split('\n')[0]}): check DAB_TOKEN_COMMAND`, EXIT.failure);
+  }
+}
+
+function explain(err: unknown, database: string, level: string, url: string): Error {
+  if (err instanceof CliError) return err;
+  if (err instanceof DabUnreachableError) return new CliError(`${err.message}: is dab running there? Check --url / DAB_URL`, EXIT.unreachable);
+  if (!(err instanceof DabProblemError)) return new CliError((err as Error).message, EXIT.failure);
+  const ref = err.requestId ? ` (request ${err.requestId})` : '';
+  switch (true) {
+    case err.status === 401:
+      return new CliError(`dab rejected your caller token${err.detail ? ` — ${err.detail}` : ''}: get a fresh one (DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
+    case err.status === 403:
+      return new CliError(`access denied: you have no ${level} mapping on "${database}"; ask a DBA for one${ref}`, EXIT.denied);
+    case err.status >= 500:
+      return new CliError(`dab could not issue credentials (${err.code}${err.detail ? `: ${err.detail}` : ''})${err.retryAfterSeconds ? `; retry in ${err.retryAfterSeconds} s` : ''}${ref}`, EXIT.unavailable);
+    default:
+      return new CliError(`dab refused the request at ${url} (${err.status} ${err.code}${err.detail ? `: ${err.detail}` : ''})${ref}`, EXIT.failure);
+  }
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const pgpassEscape = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+
+export function render(c: Credentials, format: (typeof FORMATS)[number]): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(c, null, 2);
+    case 'token':
+      return c.token;
+    case 'env':
+      return Object.entries({ PGHOST: c.host, PGPORT: String(c.port), PGUSER: c.user, PGPASSWORD: c.token, PGDATABASE: c.dbname, PGSSLMODE: c.sslmode })
+        .map(([k, v]) => `export ${k}=${shellQuote(v)}`)
+        .join('\n');
+    case 'uri':
+      return `postgresql://${encodeURIComponent(c.user)}:${encodeURIComponent(c.token)}@${c.host}:${c.port}/${encodeURIComponent(c.dbname)}?sslmode=${c.sslmode}`;
+    case 'pgpass':
+      return [c.host, String(c.port), c.dbname, c.user, c.token].map(pgpassEscape).join(':');
+  }
+}

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { SANDBOX_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { usage, type CliIo } from './cli-errors.js';
+
+export const SANDBOX_HELP = `Usage: dab sandbox [--port N] [--target-url URL]
+
+Runs dab locally with everything it needs, on loopback, for trying it out — INSECURE, never for
+real data: a local OIDC issuer, an STS emulator, and a real PostgreSQL (a throwaway cluster from
+the installed server binaries, or the superuser URL given by --target-url / DAB_SANDBOX_TARGET_URL)
+behind an RDS-like IAM gate that checks tokens the way RDS does. Seeds a demo database, prints
+caller tokens and commands that work as printed. Ctrl-C stops everything.
+
+Options:
+  --port N           dab's port (default 8080, env DAB_PORT)
+  --target-url URL   PostgreSQL superuser URL to use as the demo database server`;
+
+export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, 'target-url': { type: 'string' } } }));
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  const port = Number(values.port ?? io.env.DAB_PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage('--port must be a port number');
+  const targetUrl = values['target-url'] ?? io.env.DAB_SANDBOX_TARGET_URL;
+  // The SDK's Node-version notice is for operators of `dab serve`; here it only buries the instructions.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, IAM gate, dab)…');
+  const sandbox = await startSandbox({ port, ...(targetUrl ? { targetUrl } : {}) });
+  io.out(instructions(sandbox));
+  const stop = () => {
+    io.err('dab sandbox: stopping…');
+    void sandbox.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export function instructions(s: Sandbox): string {
+  const gate = `${s.gate.host}:${s.gate.port}`;
+  return `
+================================================================================
+ dab sandbox — INSECURE, LOCAL ONLY. Fake IdP, fake STS, demo data. Not for real use.
+================================================================================
+ dab             ${s.dabUrl}   (embedded store in .dab-sandbox/store, reset at each start)
+ OIDC issuer     ${s.issuer.issuer}
+ STS emulator    ${s.sts.url}
+ demo database   "${SANDBOX_DATABASE}": PostgreSQL (${s.target.kind === 'throwaway' ? 'throwaway cluster' : 'given server'}) behind the RDS-like IAM gate at ${gate} (TLS, IAM tokens only)
+
+ 1. In another shell, paste these (caller tokens valid 12 h):
+
+export DAB_URL=${s.dabUrl}
+export DAB_TOKEN=${s.tokens.app}
+export DAB_DBA_TOKEN=${s.tokens.dba}
+export DAB_AUDITOR_TOKEN=${s.tokens.auditor}
+
+    DAB_TOKEN is "${SANDBOX_PRINCIPALS.app}" (mapped to ro, rw and monitor on "${SANDBOX_DATABASE}"),
+    DAB_DBA_TOKEN is "${SANDBOX_PRINCIPALS.dba}" (admin API), DAB_AUDITOR_TOKEN is "${SANDBOX_PRINCIPALS.auditor}".
+
+ 2. Get credentials with curl:
+
+curl -s -X POST "$DAB_URL/v1/credentials" -H "Authorization: Bearer $DAB_TOKEN" -H 'content-type: application/json' -d '{"database":"${SANDBOX_DATABASE}","access":"ro","reason":"trying dab"}'
+
+ 3. The same with the dab CLI (from this folder):
+
+npx dab creds ${SANDBOX_DATABASE} --access ro --reason "trying dab"
+
+ 4. Log in with psql, the token as password (ro can read, not write):
+
+eval "$(npx dab creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c 'SELECT * FROM pgdemo.products'
+
+ 5. See what the DBA sees:
+
+curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
+
+ Ctrl-C stops the sandbox.
+`;
+}

@@ -1,0 +1,4 @@
+export { DabProblemError, DabUnreachableError, requestCredentials } from './dab-client.js';
+export type { AccessLevel, Credentials, CredentialsRequest } from './dab-client.js';
+export { dabPassword, dabPgConfig } from './pg-password.js';
+export type { DabPasswordOptions } from './pg-password.js';
