@@ -26,7 +26,10 @@ export function bearerToken(request: FastifyRequest): string {
       wwwAuthenticate: 'Bearer realm="dab", error="invalid_request"',
     });
   }
-  if (!header) throw new AppError('unauthenticated', 'a bearer token is required', { wwwAuthenticate: 'Bearer realm="dab"' });
+  // RFC 6750 §3.1: no bearer credentials at all (none, or another scheme) gets a challenge without an error code.
+  if (!header || !/^bearer /i.test(header)) {
+    throw new AppError('unauthenticated', 'a bearer token is required: send "Authorization: Bearer <JWT>"', { wwwAuthenticate: 'Bearer realm="dab"' });
+  }
   if (header.length > MAX_TOKEN_LENGTH) throw unauthenticated('the bearer token is too long');
   const match = BEARER.exec(header);
   if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <JWT>"');

@@ -14,7 +14,8 @@ const REALM = 'Bearer realm="dab"';
 
 export function unauthenticated(description: string, error = 'invalid_token'): AppError {
   return new AppError('unauthenticated', description, {
-    wwwAuthenticate: `${REALM}, error="${error}", error_description="${description}"`,
+    // RFC 6750 §3: error_description may not hold '"' or '\' (they would end the quoted-string).
+    wwwAuthenticate: `${REALM}, error="${error}", error_description="${description.replace(/["\\]/g, "'")}"`,
   });
 }
 
@@ -96,7 +97,7 @@ function classify(err: unknown): AppError {
   if (err instanceof errors.JOSEAlgNotAllowed) return unauthenticated('the token algorithm is not allowed');
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return idpUnavailable();
   if (err instanceof errors.JWSSignatureVerificationFailed) return unauthenticated('the token signature is invalid');
-  if (err instanceof errors.JOSEError && !/200 OK|fetch/i.test(err.message)) return unauthenticated('the token is invalid');
+  if (err instanceof errors.JOSEError && !/200 OK|fetch|JSON Web Key Set/i.test(err.message)) return unauthenticated('the token is invalid');
   // Anything else means the key set could not be fetched: fail closed, but say it is not the caller's fault.
   return idpUnavailable();
 }
