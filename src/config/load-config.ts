@@ -49,7 +49,10 @@ export function parseConfig(input: unknown): Config {
 
 /** Accepts hex or base64; refuses keys under 32 bytes, because a short HMAC key makes fingerprints guessable. */
 export function fingerprintKeyBytes(value: string): Buffer {
-  const bytes = /^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  const hex = /^(?:[0-9a-fA-F]{2})+$/.test(value);
+  // Node's base64 decoder skips characters it does not know, so junk must be refused up front.
+  const base64 = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value);
+  const bytes = hex ? Buffer.from(value, 'hex') : base64 ? Buffer.from(value, 'base64') : Buffer.alloc(0);
   if (bytes.length < 32) {
     throw new ConfigError('config audit.fingerprintKey (DAB_AUDIT_FINGERPRINT_KEY): must be at least 32 bytes, hex or base64');
   }

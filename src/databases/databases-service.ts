@@ -2,8 +2,8 @@ import { recordAdminChange } from '../audit/admin-changes.js';
 import type { Caller } from '../auth/caller.js';
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
-import { sqlState, type Store } from '../store/store.js';
-import { crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
+import { sqlState, type Queryable, type Store } from '../store/store.js';
+import { ACCESS_LEVELS, crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
 import { deleteDatabase, findDatabase, insertDatabase, listDatabases, updateDatabase } from './databases-repo.js';
 
 export interface DatabasesServiceDeps {
@@ -14,6 +14,15 @@ export interface DatabasesServiceDeps {
 }
 
 export type DatabasesService = ReturnType<typeof createDatabasesService>;
+
+/** Removing a level that mappings still grant would silently revoke them (and re-adding it restore them). */
+async function refuseOrphanedMappings(tx: Queryable, name: string, removedLevels: string[]): Promise<void> {
+  if (!removedLevels.length) return;
+  const { rows } = await tx.query<{ id: string }>('SELECT id FROM mappings WHERE database_name = $1 AND levels && $2::text[] ORDER BY id', [name, removedLevels]);
+  if (rows.length) {
+    throw new AppError('conflict', `level(s) ${removedLevels.join(', ')} of "${name}" are still granted by mapping(s) ${rows.map((r) => r.id).join(', ')}; change those first`);
+  }
+}
 
 export function createDatabasesService({ store, now, fingerprint }: DatabasesServiceDeps) {
   const forAudit = (d: Database | undefined) => d && { ...d, ...(d.externalId ? { externalId: fingerprint(d.externalId) } : {}) };
@@ -50,6 +59,7 @@ export function createDatabasesService({ store, now, fingerprint }: DatabasesSer
         const at = now();
         const before = await findDatabase(tx, name, true);
         if (!before) throw new AppError('not_found', `no database named "${name}"`);
+        await refuseOrphanedMappings(tx, name, ACCESS_LEVELS.filter((l) => before.levels[l] && !input.levels[l]));
         const after = (await updateDatabase(tx, { ...input, name }, at)) as Database;
         await recordAdminChange(tx, actor, ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, at);
         return after;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { migrationsApplied } from '../store/migrate.js';
+import { bundledMigrations, migrationsApplied } from '../store/migrate.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 import { AppError } from './problem.js';
@@ -11,6 +11,8 @@ const Status = Type.Object({ status: Type.String() });
 
 /** Liveness, readiness and metrics: unauthenticated, for orchestrators and scrapers. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Metrics }> = async (app, { store, metrics }) => {
+  // Read once: probes run every few seconds and the shipped migrations never change at run time.
+  const migrations = bundledMigrations();
   app.get('/healthz', { schema: { operationId: 'healthz', tags, summary: 'Liveness: the process answers', response: { 200: Status } } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', {
@@ -18,7 +20,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Me
   }, async () => {
     let ready = false;
     try {
-      ready = await migrationsApplied(store);
+      ready = await migrationsApplied(store, migrations);
     } catch {
       throw new AppError('not_ready', 'the store is unreachable', { retryAfterSeconds: 5 });
     }

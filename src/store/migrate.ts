@@ -75,6 +75,9 @@ export async function migrate(store: Store, migrations = bundledMigrations()): P
 
 /** True when every bundled migration is recorded as applied (readiness). */
 export async function migrationsApplied(store: Store, migrations = bundledMigrations()): Promise<boolean> {
+  // A reachable store that was never migrated has no schema_migrations table: not ready, not unreachable.
+  const table = await store.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  if (!table.rows[0]?.present) return false;
   const { rows } = await store.query<{ n: string | number }>('SELECT count(*) AS n FROM schema_migrations WHERE version = ANY($1::int[])', [
     migrations.map((m) => m.version),
   ]);
