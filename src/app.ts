@@ -117,5 +117,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     await adminScope.register(databasesRoutes, { service: databases });
     await adminScope.register(mappingsRoutes, { service: mappings });
   });
+  // Auditors read and verify the log; they cannot mint credentials or change mappings.
+  await app.register(async (auditorScope) => {
+    requireTier(auditorScope, 'auditor', verifier, config.auth, countAuthFailure);
+    // AUDITOR ROUTES: register auditor-tier plugins here.
+  });
   return app;
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/load-config.js';
+import { AUDIT_HELP, auditCommand } from './audit-command.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
 import { CREDS_HELP, credsCommand } from './creds-command.js';
 import { SANDBOX_HELP, sandboxCommand } from './sandbox-command.js';
@@ -10,6 +11,7 @@ Usage: dab <command> [options]
 
 Commands:
   creds      Get short-lived credentials for a database (for applications and engineers)
+  audit      Export and verify the audit log (for auditors)
   serve      Run the HTTP service (config: DAB_CONFIG file + environment; see README)
   migrate    Apply the store's database migrations and exit
   sandbox    Run dab locally with a demo IdP, STS emulator and database (insecure, local only)
@@ -23,6 +25,7 @@ const configured = (io: CliIo) => Boolean(io.env.DAB_CONFIG || io.env.DAB_ISSUER
 
 const COMMANDS: Record<string, Command> = {
   creds: { help: CREDS_HELP, run: credsCommand },
+  audit: { help: AUDIT_HELP, run: auditCommand },
   serve: { help: SERVE_HELP, run: serveCommand },
   migrate: { help: MIGRATE_HELP, run: migrateCommand },
   sandbox: { help: SANDBOX_HELP, run: sandboxCommand },
@@ -42,7 +45,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw usage(`unknown command "${name}"`);
-    if (rest.includes('--help') || rest.includes('-h')) {
+    if ((rest.includes('--help') || rest.includes('-h')) && !(name === 'audit' && rest[0] && !rest[0].startsWith('-'))) {
       io.out(command.help);
       return EXIT.ok;
     }
