@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { OidcIssuer } from '../src/sandbox/oidc-issuer.js';
+import { runSqlOnce } from '../src/store/run-sql.js';
 import type { StsEmulator } from '../src/sandbox/sts-emulator.js';
 import type { LoadEntry } from './load-protocol.js';
 
@@ -33,24 +33,14 @@ export async function benchStoreLocation(serverUrl: string | undefined): Promise
     return { label: `embedded (PGlite in ${dataDir}, in the bench process)`, storeConfig: { dataDir }, remove: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const name = `dab_bench_${randomBytes(6).toString('hex')}`;
-  await serverQuery(serverUrl, `CREATE DATABASE ${name}`);
+  await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     label: `postgres (${url.host}, database ${name})`,
     storeConfig: { url: url.toString() },
-    remove: () => serverQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    remove: () => runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
-}
-
-async function serverQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 /** The STS roles the registered databases name: one per level that has its own, plus the database's. */

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { runSqlOnce } from '../store/run-sql.js';
 import { findPostgresBinDir, startThrowawayPostgres } from './throwaway-postgres.js';
 
 export interface TargetDatabase {
@@ -26,7 +26,7 @@ export async function openTargetDatabase(targetUrl?: string): Promise<TargetData
     throw new Error('the sandbox needs a PostgreSQL to broker access to: install the PostgreSQL server package (e.g. apt-get install postgresql) or set DAB_SANDBOX_TARGET_URL to a superuser URL');
   }
   const cluster = await startThrowawayPostgres({ settings: { log_connections: 'on' } });
-  await runSql(cluster.url('postgres'), 'CREATE DATABASE sandbox');
+  await runSqlOnce(cluster.url('postgres'), 'CREATE DATABASE sandbox');
   return { url: cluster.url('sandbox'), host: cluster.host, port: cluster.port, dbname: 'sandbox', kind: 'throwaway', close: () => cluster.stop() };
 }
 
@@ -60,15 +60,6 @@ ALTER ROLE ${DEMO_USERS.rw} SET search_path = pgdemo, public;
 
 /** Seeds schema pgdemo, group roles and one rds_iam login user per access level. */
 export async function seedDemoDatabase(url: string): Promise<void> {
-  await runSql(url, SEED_SQL);
+  await runSqlOnce(url, SEED_SQL);
 }
 
-async function runSql(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

@@ -3,12 +3,12 @@
 // opens the upstream session as that user and relays bytes both ways.
 import net from 'node:net';
 import tls from 'node:tls';
-import { generate } from 'selfsigned';
 import {
   AUTH_CLEARTEXT, AUTH_OK, CANCEL_REQUEST_CODE, ConnectionClosed, GSSENC_REQUEST_CODE, PacketReader, SSL_REQUEST_CODE,
   UpstreamAuth, WireError, authRequest, cancelRequest, decodeUtf8, errorMessageText, errorResponse, negotiateProtocolVersion,
   parseStartupParams, startupMessage,
 } from './pg-wire.js';
+import { selfSignedCert } from './self-signed-cert.js';
 
 export interface GateAuthRequest { user: string; database: string; password: string; gateHost: string; gatePort: number; remoteAddress: string }
 export type GateAuthResult = { ok: true } | { ok: false; reason: string };
@@ -300,20 +300,4 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
 function remoteIp(sock: net.Socket): string {
   const ip = sock.remoteAddress ?? 'unknown';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
-
-async function selfSignedCert(hostname: string): Promise<{ key: string; cert: string }> {
-  const names = new Set([hostname, 'localhost', '127.0.0.1', '::1']);
-  const altNames = [...names].map((n) => (net.isIP(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n }));
-  const pems = await generate([{ name: 'commonName', value: hostname }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames },
-    ],
-  });
-  return { key: pems.private, cert: pems.cert };
 }

@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
 import t from 'tap';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { bundledMigrations, migrate, migrationsApplied, type Migration } from '../../src/store/migrate.js';
 import { createPostgresStore } from '../../src/store/postgres-store.js';
 import { sqlState, type Store } from '../../src/store/store.js';
-import { withDatabase } from '../support/test-store.js';
 
 // Always a real server here (DATABASE_URL when set), whatever store the rest of the suite uses.
 interface Teardown {
@@ -15,21 +14,11 @@ interface Teardown {
 
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-async function serverQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SERVER_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 async function freshServerDatabase(t: Teardown): Promise<string> {
   const name = `dab_migrate_${randomBytes(6).toString('hex')}`;
-  await serverQuery(`CREATE DATABASE ${name}`);
-  t.teardown(() => serverQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  return withDatabase(SERVER_URL, name);
+  await runSqlOnce(SERVER_URL, `CREATE DATABASE ${name}`);
+  t.teardown(() => runSqlOnce(SERVER_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  return urlForDatabase(SERVER_URL, name);
 }
 
 function postgresStore(t: Teardown, url: string): Store {
@@ -92,7 +81,8 @@ for (const kind of ['postgres', 'embedded'] as const) {
       const { rows } = await store.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
       );
-      t.same(rows.map((r) => r.table_name), ['audit_events', 'databases', 'mappings', 'schema_migrations']);
+      const tables = rows.map((r) => r.table_name);
+      for (const table of ['audit_events', 'databases', 'mappings', 'schema_migrations']) t.ok(tables.includes(table), `${table} exists`);
     });
 
     t.test('an applied migration whose file changed is refused, and a broken one leaves no trace', async (t) => {

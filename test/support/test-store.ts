@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createPostgresStore } from '../../src/store/postgres-store.js';
+import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
 import type { Store } from '../../src/store/store.js';
 
 export interface TestStore {
@@ -25,8 +25,8 @@ export async function openTestStore(): Promise<TestStore> {
     return { store, close: () => store.close() };
   }
   const name = `dab_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
-  const url = withDatabase(serverUrl, name);
+  await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
+  const url = urlForDatabase(serverUrl, name);
   const store = createPostgresStore({ url, poolMax: 10, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
   await migrate(store);
   return {
@@ -34,23 +34,8 @@ export async function openTestStore(): Promise<TestStore> {
     url,
     async close() {
       await store.close();
-      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
 }
 
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
