@@ -9,6 +9,10 @@ import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { signRdsToken, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
+import { auditQueryRoutes } from './audit/audit-query-routes.js';
+import { createAuditQueryService } from './audit/audit-query-service.js';
+import { setupAuditIntegrity } from './audit/audit-integrity.js';
+import { verifyRoutes } from './audit/verify-routes.js';
 import { fingerprintKeyBytes } from './config/load-config.js';
 import type { Config } from './config/config-schema.js';
 import { credentialsRoutes } from './credentials/credentials-routes.js';
@@ -22,6 +26,7 @@ import { openApiOptions } from './http/openapi.js';
 import { ProblemSchema } from './http/problem.js';
 import { registerStrictValidation } from './http/validation.js';
 import { mappingsRoutes } from './mappings/mappings-routes.js';
+import { createAccessModelCache } from './mappings/access-model-cache.js';
 import { createMappingsService } from './mappings/mappings-service.js';
 import type { Store } from './store/store.js';
 
@@ -102,9 +107,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     setSourceIdentity: config.sts.setSourceIdentity,
     maxEntries: config.sts.maxCachedSessions,
   });
-  const grants = createGrantService({ store: deps.store, sessions, signToken: deps.signToken ?? signRdsToken, fingerprint, now, metrics });
-  const databases = createDatabasesService({ store: deps.store, now, fingerprint });
-  const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer) });
+  const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs, maxDatabases: config.accessModel.maxCachedDatabases });
+  const grants = createGrantService({ store: deps.store, access, sessions, signToken: deps.signToken ?? signRdsToken, fingerprint, now, metrics, auditors: config.auth.auditors });
+  // Changes through this instance are enforced at once; the version poll covers the others.
+  const databases = createDatabasesService({ store: deps.store, now, fingerprint, onChange: access.invalidate });
+  const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
+
+  // Seals the audit log into hash-chained batches in the background (started on ready, stopped on close).
+  const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
 
   await app.register(healthRoutes, { store: deps.store, metrics });
   // Each tier is its own encapsulated context with its own authentication hook.
@@ -121,6 +131,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(async (auditorScope) => {
     requireTier(auditorScope, 'auditor', verifier, config.auth, countAuthFailure);
     // AUDITOR ROUTES: register auditor-tier plugins here.
+    await auditorScope.register(verifyRoutes, { store: deps.store, checkpoints: integrity.checkpoints, publicKey: integrity.publicKey });
+    await auditorScope.register(auditQueryRoutes, { service: createAuditQueryService({ store: deps.store, fingerprint }) });
   });
   return app;
 }

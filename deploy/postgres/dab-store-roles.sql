@@ -14,4 +14,7 @@ GRANT USAGE ON SCHEMA public TO dab_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON databases, mappings TO dab_app;
 GRANT SELECT, INSERT ON audit_events TO dab_app;
 GRANT USAGE ON SEQUENCE audit_events_id_seq TO dab_app;
+-- The sealer appends hash-chained seals; like the log, they can be added to and read, never changed.
+-- (It also reads pg_locks and the sequence's last value: open to every role with USAGE.)
+GRANT SELECT, INSERT ON audit_seals TO dab_app;
 GRANT SELECT ON schema_migrations TO dab_app;

@@ -8,6 +8,8 @@ export const EXIT = {
   denied: 5,
   unauthenticated: 6,
   unavailable: 7,
+  /** dab audit verify: the log (or its seal chain) does not match what was sealed or signed. */
+  tampered: 8,
 } as const;
 
 /** An expected failure: printed as one line `dab: <message>`, exit with its code; no stack. */
@@ -27,4 +29,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   env: Record<string, string | undefined>;
+  /** Raw stdout for output streamed in chunks (dab audit export); process.stdout when absent. */
+  stdout?: NodeJS.WritableStream;
+  /** Only when stderr is a terminal: rewrites one status line in place (progress). */
+  status?(text: string): void;
 }

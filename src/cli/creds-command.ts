@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { DabProblemError, DabUnreachableError, requestCredentials, type AccessLevel, type Credentials } from '../client/dab-client.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
+import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
+
+// Still importable from here for commands written before dab-connection.ts existed.
 
 export const CREDS_HELP = `Usage: dab creds <database> --access ro|rw|monitor [options]
 
@@ -41,9 +42,7 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
         access: { type: 'string', short: 'a' },
         reason: { type: 'string', short: 'r' },
         format: { type: 'string', short: 'f', default: 'json' },
-        url: { type: 'string' },
-        token: { type: 'string' },
-        'token-command': { type: 'string' },
+        ...CONNECTION_OPTIONS,
         timeout: { type: 'string', default: '15' },
       },
     });
@@ -58,13 +57,7 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
   if (!FORMATS.includes(format)) throw usage(`--format must be one of ${FORMATS.join(', ')}`);
   const timeout = Number(values.timeout);
   if (!(timeout > 0)) throw usage('--timeout must be a positive number of seconds');
-  const url = values.url ?? io.env.DAB_URL;
-  if (!url) throw usage("dab's URL is missing: pass --url or set DAB_URL");
-  try {
-    new URL(url);
-  } catch {
-    throw usage(`--url/DAB_URL is not a URL: ${url}`);
-  }
+  const url = dabUrl(values.url, io);
 
   let credentials: Credentials;
   try {
@@ -80,21 +73,6 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
     throw explain(err, database, values.access, url);
   }
   io.out(render(credentials, format));
-}
-
-async function bearerToken(flag: string | undefined, command: string | undefined, io: CliIo): Promise<string> {
-  const direct = flag ?? io.env.DAB_TOKEN;
-  if (direct) return direct.trim();
-  const cmd = command ?? io.env.DAB_TOKEN_COMMAND;
-  if (!cmd) throw usage('no caller token: pass --token, set DAB_TOKEN, or set DAB_TOKEN_COMMAND to a command that prints one');
-  try {
-    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', cmd], { timeout: 30_000 });
-    const token = stdout.trim();
-    if (!token) throw new Error('it printed nothing');
-    return token;
-  } catch (err) {
-    throw new CliError(`the token command failed (${(err as Error).message.split('\n')[0]}): check DAB_TOKEN_COMMAND`, EXIT.failure);
-  }
 }
 
 function explain(err: unknown, database: string, level: string, url: string): Error {

@@ -49,30 +49,63 @@ export class DabUnreachableError extends Error {
 }
 
 export async function requestCredentials(req: CredentialsRequest): Promise<Credentials> {
-  const bearer = typeof req.bearer === 'function' ? await req.bearer() : req.bearer;
-  const endpoint = new URL('/v1/credentials', req.url);
+  return callDab<Credentials>({
+    url: req.url,
+    path: '/v1/credentials',
+    method: 'POST',
+    bearer: req.bearer,
+    body: { database: req.database, access: req.access, ...(req.reason ? { reason: req.reason } : {}) },
+    ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}),
+    ...(req.fetch ? { fetch: req.fetch } : {}),
+  });
+}
+
+export interface DabCall {
+  /** Base URL of dab. */
+  url: string;
+  /** Path and query, e.g. /v1/audit/verify?fromId=1 */
+  path: string;
+  method: 'GET' | 'POST';
+  bearer: string | (() => string | Promise<string>);
+  body?: unknown;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** One JSON call to dab: the answer's body, or DabProblemError / DabUnreachableError. */
+export async function callDab<T>(call: DabCall): Promise<T> {
+  const bearer = typeof call.bearer === 'function' ? await call.bearer() : call.bearer;
+  const endpoint = new URL(call.path, call.url);
   let response: Response;
   try {
-    response = await (req.fetch ?? fetch)(endpoint, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ database: req.database, access: req.access, ...(req.reason ? { reason: req.reason } : {}) }),
-      signal: AbortSignal.timeout(req.timeoutMs ?? 15_000),
+    response = await (call.fetch ?? fetch)(endpoint, {
+      method: call.method,
+      headers: { authorization: `Bearer ${bearer}`, accept: 'application/json', ...(call.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      signal: AbortSignal.timeout(call.timeoutMs ?? 15_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new DabUnreachableError(`cannot reach dab at ${endpoint.origin} (${cause})`);
+    throw unreachable(endpoint, err);
   }
   const text = await response.text();
-  if (!response.ok) {
-    let problem: { code?: string; detail?: string; requestId?: string } = {};
-    try {
-      problem = JSON.parse(text) as typeof problem;
-    } catch {
-      // Not dab's problem+json (a proxy's error page, say): keep the status.
-    }
-    const retryAfter = Number(response.headers.get('retry-after'));
-    throw new DabProblemError(response.status, problem.code ?? 'http_error', problem.detail, problem.requestId, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+  if (!response.ok) throw problemError(response, text);
+  return JSON.parse(text) as T;
+}
+
+/** A fetch to dab that failed before any answer (refused, reset, DNS, timeout). */
+export function unreachable(endpoint: URL, err: unknown): DabUnreachableError {
+  const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+  return new DabUnreachableError(`cannot reach dab at ${endpoint.origin} (${cause})`);
+}
+
+/** dab's error answer (problem+json, with `text` its body) as a DabProblemError. */
+export function problemError(response: Response, text: string): DabProblemError {
+  let problem: { code?: string; detail?: string; requestId?: string } = {};
+  try {
+    problem = JSON.parse(text) as typeof problem;
+  } catch {
+    // Not dab's problem+json (a proxy's error page, say): keep the status.
   }
-  return JSON.parse(text) as Credentials;
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return new DabProblemError(response.status, problem.code ?? 'http_error', problem.detail, problem.requestId, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
 }

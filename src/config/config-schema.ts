@@ -81,10 +81,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    accessModel: Type.Object(
+      {
+        // Databases and mappings are served from memory; changes made through another instance
+        // (or by SQL) take effect within this many milliseconds. Changes through this one: at once.
+        maxStalenessMs: Type.Integer({ minimum: 0, maximum: 60000, default: 500 }),
+        maxCachedDatabases: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     audit: Type.Object(
       {
         // HMAC key for token fingerprints: at least 32 bytes, given as hex or base64.
         fingerprintKey: Type.String({ minLength: 1 }),
+        // Tamper evidence (src/audit/audit-sealer.ts): new events are sealed into hash-chained
+        // batches this often; 0 turns the background sealer off (verify then sees them as unsealed).
+        sealIntervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),
+        // Most events per seal: bounds one sealing transaction and verification's memory per seal.
+        sealBatchSize: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
+        // PEM Ed25519 private key for signed checkpoints of the seal chain. Keep it where the store's
+        // administrators cannot read it (a secret mount): that is what makes checkpoints worth having.
+        checkpointKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+        // Append-only NDJSON file receiving every checkpoint (they also go to the log stream).
+        checkpointFile: Type.Optional(Type.String({ minLength: 1 })),
+        // Least time between checkpoints signed after sealing; 0 signs after every round that sealed.
+        checkpointIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 60 }),
       },
       { additionalProperties: false },
     ),

@@ -26,6 +26,9 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['AWS_REGION', 'sts.region', 'string'],
   ['AWS_ENDPOINT_URL_STS', 'sts.endpoint', 'string'],
   ['DAB_AUDIT_FINGERPRINT_KEY', 'audit.fingerprintKey', 'string'],
+  ['DAB_AUDIT_SEAL_INTERVAL_SECONDS', 'audit.sealIntervalSeconds', 'integer'],
+  ['DAB_AUDIT_CHECKPOINT_KEY_FILE', 'audit.checkpointKeyFile', 'string'],
+  ['DAB_AUDIT_CHECKPOINT_FILE', 'audit.checkpointFile', 'string'],
 ];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, removeAdditional: false, strict: false });
@@ -44,6 +47,9 @@ export function parseConfig(input: unknown): Config {
   const config = tree as Config;
   fingerprintKeyBytes(config.audit.fingerprintKey);
   checkIssuers(config);
+  if (config.audit.checkpointFile && !config.audit.checkpointKeyFile) {
+    throw new ConfigError('config audit.checkpointFile (DAB_AUDIT_CHECKPOINT_FILE): needs audit.checkpointKeyFile too, or there is nothing to write');
+  }
   return deepFreeze(config);
 }
 

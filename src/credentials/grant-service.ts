@@ -1,26 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { insertAuditEvent, type AuditEvent } from '../audit/audit-repo.js';
-import type { Caller } from '../auth/caller.js';
+import { matchesPrincipal, type Caller } from '../auth/caller.js';
 import { TOKEN_LIFETIME_SECONDS, type RoleSession, type SessionCache } from '../aws/session-cache.js';
 import { classifyStsError } from '../aws/sts-errors.js';
 import type { SignToken } from '../aws/token-signer.js';
+import type { PrincipalRule } from '../config/config-schema.js';
 import type { AccessLevel, Database } from '../databases/database-schema.js';
-import { findDatabase } from '../databases/databases-repo.js';
 import type { Metrics } from '../http/metrics.js';
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
 import { decideAccess } from '../mappings/decide-access.js';
-import { findCallerMappings } from '../mappings/mappings-repo.js';
+import type { AccessModelCache } from '../mappings/access-model-cache.js';
 import type { Store } from '../store/store.js';
 import type { CredentialsRequest, Grant } from './credentials-schema.js';
 
 export interface GrantServiceDeps {
   store: Store;
+  access: AccessModelCache;
   sessions: SessionCache;
   signToken: SignToken;
   fingerprint: (token: string) => string;
   now: () => Date;
   metrics: Metrics;
+  /** Principals who read the audit log; they may not also be grantees in it (separation of duties). */
+  auditors: readonly PrincipalRule[];
 }
 
 // One answer for "no such database" and "not yours", so callers cannot enumerate databases.
@@ -32,7 +35,7 @@ export type GrantService = ReturnType<typeof createGrantService>;
  * The grant path: decide, assume the role (cached), mint, audit, answer — in that order.
  * Every outcome writes exactly one audit row, and a token is returned only after its row committed.
  */
-export function createGrantService({ store, sessions, signToken, fingerprint, now, metrics }: GrantServiceDeps) {
+export function createGrantService({ store, access, sessions, signToken, fingerprint, now, metrics, auditors }: GrantServiceDeps) {
   async function audit(event: AuditEvent): Promise<void> {
     const stop = metrics.auditWrite.startTimer();
     try {
@@ -66,7 +69,14 @@ export function createGrantService({ store, sessions, signToken, fingerprint, no
         callerReason: body.reason ?? null,
       };
 
-      const [database, mappings] = await Promise.all([findDatabase(store, body.database), findCallerMappings(store, body.database, caller)]);
+      if (auditors.some((rule) => matchesPrincipal(caller, rule))) {
+        // Whatever mappings say: whoever audits grants must not be able to take them.
+        await audit({ ...base, occurredAt: now(), eventType: 'credential.denied', outcome: 'denied', reason: 'auditor_cannot_mint', rule: 'auth.auditors' });
+        metrics.grants.inc({ outcome: 'denied', level, reason: 'auditor_cannot_mint' });
+        throw new AppError('forbidden', 'auditors cannot get database credentials; use an identity that is not an auditor');
+      }
+
+      const { database, mappings } = await access.lookup(body.database, caller);
       const decision = decideAccess({ caller, level, database, mappings, now: now() });
       if (!decision.allowed) {
         await audit({ ...base, occurredAt: now(), eventType: 'credential.denied', outcome: 'denied', reason: decision.reason, rule: decision.rule });

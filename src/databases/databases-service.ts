@@ -2,7 +2,7 @@ import { recordAdminChange } from '../audit/admin-changes.js';
 import type { Caller } from '../auth/caller.js';
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
-import { sqlState, type Queryable, type Store } from '../store/store.js';
+import { sqlState, transactionThen, type Queryable, type Store } from '../store/store.js';
 import { ACCESS_LEVELS, crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
 import { deleteDatabase, findDatabase, insertDatabase, listDatabases, updateDatabase } from './databases-repo.js';
 
@@ -11,6 +11,8 @@ export interface DatabasesServiceDeps {
   now: () => Date;
   /** Keyed fingerprint: the audit log shows that an ExternalId changed without holding it. */
   fingerprint: (secret: string) => string;
+  /** Called after every committed (or failed) change: the grant path's model must be reloaded. */
+  onChange?: () => void;
 }
 
 export type DatabasesService = ReturnType<typeof createDatabasesService>;
@@ -24,7 +26,9 @@ async function refuseOrphanedMappings(tx: Queryable, name: string, removedLevels
   }
 }
 
-export function createDatabasesService({ store, now, fingerprint }: DatabasesServiceDeps) {
+export function createDatabasesService({ store, now, fingerprint, onChange = () => undefined }: DatabasesServiceDeps) {
+  const change = transactionThen(store, onChange);
+
   const forAudit = (d: Database | undefined) => d && { ...d, ...(d.externalId ? { externalId: fingerprint(d.externalId) } : {}) };
 
   function check(input: DatabaseInput): void {
@@ -44,7 +48,7 @@ export function createDatabasesService({ store, now, fingerprint }: DatabasesSer
 
     async create(actor: Caller, ctx: RequestContext, body: CreateDatabaseBody): Promise<Database> {
       check(body);
-      return store.transaction(async (tx) => {
+      return change(async (tx) => {
         const at = now();
         const created = await insertDatabase(tx, body, at);
         if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
@@ -55,7 +59,7 @@ export function createDatabasesService({ store, now, fingerprint }: DatabasesSer
 
     async replace(actor: Caller, ctx: RequestContext, name: string, input: DatabaseInput): Promise<Database> {
       check(input);
-      return store.transaction(async (tx) => {
+      return change(async (tx) => {
         const at = now();
         const before = await findDatabase(tx, name, true);
         if (!before) throw new AppError('not_found', `no database named "${name}"`);
@@ -68,7 +72,7 @@ export function createDatabasesService({ store, now, fingerprint }: DatabasesSer
 
     async remove(actor: Caller, ctx: RequestContext, name: string): Promise<void> {
       try {
-        await store.transaction(async (tx) => {
+        await change(async (tx) => {
           const at = now();
           const before = await findDatabase(tx, name, true);
           if (!before) throw new AppError('not_found', `no database named "${name}"`);

@@ -17,6 +17,7 @@ export function openApiOptions(): SwaggerOptions {
         { name: 'databases', description: 'DBAs: registered databases and their access levels' },
         { name: 'mappings', description: 'DBAs: who may get which access level on which database' },
         { name: 'operations', description: 'Health, readiness and metrics' },
+        { name: 'audit', description: 'Auditors: query, look up, export and verify the audit log' },
       ],
     },
     // Shared schemas keep their $id as their component name (Problem, Grant, ...).

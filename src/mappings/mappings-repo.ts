@@ -1,4 +1,3 @@
-import type { Caller } from '../auth/caller.js';
 import type { AccessLevel } from '../databases/database-schema.js';
 import type { Queryable } from '../store/store.js';
 import type { Mapping, MappingFilter, MappingInput } from './mapping-schema.js';
@@ -41,14 +40,9 @@ const values = (m: MappingInput): unknown[] => [
   m.description ?? null,
 ];
 
-/** The mappings that could apply to this caller on this database (index: database, issuer, subject/group). */
-export async function findCallerMappings(db: Queryable, databaseName: string, caller: Caller): Promise<Mapping[]> {
-  const { rows } = await db.query<MappingRow>(
-    `SELECT * FROM mappings WHERE database_name = $1 AND issuer = $2 AND subject = $3
-     UNION ALL
-     SELECT * FROM mappings WHERE database_name = $1 AND issuer = $2 AND group_name = ANY($4::text[])`,
-    [databaseName, caller.issuer, caller.subject, [...caller.groups]],
-  );
+/** Every mapping of one database (index prefix: database_name); the cache indexes them by principal. */
+export async function listDatabaseMappings(db: Queryable, databaseName: string): Promise<Mapping[]> {
+  const { rows } = await db.query<MappingRow>('SELECT * FROM mappings WHERE database_name = $1', [databaseName]);
   return rows.map(toMapping);
 }
 

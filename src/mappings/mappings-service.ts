@@ -5,7 +5,7 @@ import { ACCESS_LEVELS } from '../databases/database-schema.js';
 import { findDatabase } from '../databases/databases-repo.js';
 import { AppError, type ProblemFieldError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
-import type { Queryable, Store } from '../store/store.js';
+import { transactionThen, type Queryable, type Store } from '../store/store.js';
 import type { Mapping, MappingFilter, MappingInput } from './mapping-schema.js';
 import { deleteMapping, findMapping, insertMapping, listMappings, updateMapping } from './mappings-repo.js';
 
@@ -14,11 +14,15 @@ export interface MappingsServiceDeps {
   now: () => Date;
   /** Issuers dab trusts: a mapping for any other issuer could never match anyone. */
   issuers: readonly string[];
+  /** Called after every committed (or failed) change: the grant path's model must be reloaded. */
+  onChange?: () => void;
 }
 
 export type MappingsService = ReturnType<typeof createMappingsService>;
 
-export function createMappingsService({ store, now, issuers }: MappingsServiceDeps) {
+export function createMappingsService({ store, now, issuers, onChange = () => undefined }: MappingsServiceDeps) {
+  const change = transactionThen(store, onChange);
+
   async function check(tx: Queryable, input: MappingInput, at: Date): Promise<void> {
     const errors: ProblemFieldError[] = [];
     if (!issuers.includes(input.principal.issuer)) {
@@ -51,7 +55,7 @@ export function createMappingsService({ store, now, issuers }: MappingsServiceDe
     get,
 
     create: (actor: Caller, ctx: RequestContext, input: MappingInput): Promise<Mapping> =>
-      store.transaction(async (tx) => {
+      change(async (tx) => {
         const at = now();
         await check(tx, input, at);
         const created = await insertMapping(tx, randomUUID(), input, at);
@@ -60,7 +64,7 @@ export function createMappingsService({ store, now, issuers }: MappingsServiceDe
       }),
 
     replace: (actor: Caller, ctx: RequestContext, id: string, input: MappingInput): Promise<Mapping> =>
-      store.transaction(async (tx) => {
+      change(async (tx) => {
         const at = now();
         const before = await findMapping(tx, id, true);
         if (!before) throw new AppError('not_found', `no mapping with id ${id}`);
@@ -71,7 +75,7 @@ export function createMappingsService({ store, now, issuers }: MappingsServiceDe
       }),
 
     remove: (actor: Caller, ctx: RequestContext, id: string): Promise<void> =>
-      store.transaction(async (tx) => {
+      change(async (tx) => {
         const at = now();
         const before = await findMapping(tx, id, true);
         if (!before) throw new AppError('not_found', `no mapping with id ${id}`);

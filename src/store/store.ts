@@ -14,6 +14,17 @@ export interface Store extends Queryable {
   close(): Promise<void>;
 }
 
+/** store.transaction, followed by `after` whether it committed or not (e.g. to drop a cache). */
+export function transactionThen(store: Store, after: () => void) {
+  return async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+    try {
+      return await store.transaction(fn);
+    } finally {
+      after();
+    }
+  };
+}
+
 /** SQLSTATE of a database error, whichever driver raised it. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

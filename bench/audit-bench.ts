@@ -1,0 +1,142 @@
+// npm run bench:audit: the auditor API at ten million events on a real PostgreSQL. Seeds the log
+// inside the server, then measures filtered queries (p50/p99), export throughput with the
+// server's RSS, and verification throughput over a sealed range. Prints PASS/FAIL per target.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { parseConfig } from '../src/config/load-config.js';
+import { startOidcIssuer } from '../src/sandbox/oidc-issuer.js';
+import { migrate } from '../src/store/migrate.js';
+import { createPostgresStore } from '../src/store/postgres-store.js';
+import { runSqlOnce, urlForDatabase } from '../src/store/run-sql.js';
+import { databaseName, dbUserName, SEED, seedAuditEvents, subjectName } from './audit-seed.js';
+
+const envInt = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const ROWS = envInt('BENCH_AUDIT_ROWS', 10_000_000);
+const QUERIES = envInt('BENCH_AUDIT_QUERIES', 200);
+const VERIFY_ROWS = envInt('BENCH_AUDIT_VERIFY_ROWS', 1_000_000);
+const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const started = Date.now();
+const progress = (line: string) => console.error(`bench:audit +${((Date.now() - started) / 1000).toFixed(0)}s: ${line}`);
+const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)] as T;
+const hot = (n: number) => Math.floor(Math.random() ** 2 * n);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function timeQueries(app: FastifyInstance, bearer: string, makeUrl: () => string): Promise<{ p50: number; p99: number; rows: number }> {
+  const times: number[] = [];
+  let rows = 0;
+  // A short warm-up (JIT, plan cache, the first index pages) that is not counted.
+  for (let i = 0; i < 20; i++) await app.inject({ method: 'GET', url: makeUrl(), headers: { authorization: `Bearer ${bearer}` } });
+  for (let i = 0; i < QUERIES; i++) {
+    const t0 = process.hrtime.bigint();
+    const res = await app.inject({ method: 'GET', url: makeUrl(), headers: { authorization: `Bearer ${bearer}` } });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (res.statusCode !== 200) throw new Error(`${makeUrl()} answered ${res.statusCode}: ${res.body.slice(0, 300)}`);
+    rows += (res.json().items as unknown[]).length;
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), rows: rows / QUERIES };
+}
+
+async function main(): Promise<number> {
+  const name = `dab_audit_bench_${randomBytes(5).toString('hex')}`;
+  await runSqlOnce(SERVER, `CREATE DATABASE ${name}`);
+  // Seeding statements run long: this store is the bench's own, not dab's runtime pool.
+  const store = createPostgresStore({ url: urlForDatabase(SERVER, name), poolMax: 4, connectionTimeoutMs: 5000, statementTimeoutMs: 600_000, onPoolError: () => undefined });
+  const issuer = await startOidcIssuer();
+  let app: FastifyInstance | undefined;
+  try {
+    await migrate(store);
+    progress(`seeding ${ROWS.toLocaleString('en')} events into ${name}`);
+    const seedRate = await seedAuditEvents(store, ROWS, progress);
+    const config = parseConfig({
+      logLevel: 'warn',
+      auth: { issuers: [{ issuer: issuer.issuer, audience: 'dab', jwksUrl: issuer.jwksUrl }], auditors: [{ issuer: issuer.issuer, subject: 'auditor' }] },
+      audit: { fingerprintKey: randomBytes(32).toString('hex'), sealIntervalSeconds: 0, sealBatchSize: 10_000 },
+    });
+    app = await buildApp(config, { store, assumeRole: async () => Promise.reject(new Error('not used')) });
+    await app.ready();
+    const bearer = await issuer.sign({ sub: 'auditor' }, { expiresIn: '2h' });
+    const { rows: grantRows } = await store.query<{ event_id: string; occurred_at: Date; database_name: string; db_user: string }>(
+      "SELECT event_id, occurred_at, database_name, db_user FROM audit_events TABLESAMPLE SYSTEM (0.05) WHERE event_type = 'credential.issued' LIMIT 2000",
+    );
+    const windowStart = SEED.end.getTime() - SEED.days * 86_400_000;
+    const instant = () => new Date(windowStart + Math.random() * SEED.days * 86_400_000);
+
+    progress('timing filtered queries');
+    const queries = {
+      'by subject (newest 100)': await timeQueries(app, bearer, () => `/v1/audit/events?subject=${subjectName(hot(SEED.subjects))}&limit=100`),
+      'by database + 1 h range': await timeQueries(app, bearer, () => {
+        const from = instant();
+        return `/v1/audit/events?database=${databaseName(hot(SEED.databases))}&from=${from.toISOString()}&to=${new Date(from.getTime() + 3_600_000).toISOString()}&limit=100`;
+      }),
+      'by grant id': await timeQueries(app, bearer, () => `/v1/audit/events?grantId=${pick(grantRows).event_id}`),
+      'who held it (db user, instant)': await timeQueries(app, bearer, () => {
+        const row = pick(grantRows);
+        return `/v1/audit/holders?database=${row.database_name}&dbUser=${row.db_user}&at=${new Date(new Date(row.occurred_at).getTime() + 60_000).toISOString()}`;
+      }),
+    };
+
+    progress('exporting about a tenth of the log as NDJSON');
+    const exportFrom = new Date(windowStart + 40 * 86_400_000).toISOString();
+    const exportTo = new Date(windowStart + 49 * 86_400_000).toISOString();
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const rssBefore = process.memoryUsage.rss();
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => void (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+    const t0 = Date.now();
+    const res = await fetch(`${address}/v1/audit/export?format=ndjson&from=${exportFrom}&to=${exportTo}`, { headers: { authorization: `Bearer ${bearer}` } });
+    let exported = 0;
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) exported += (decoder.decode(chunk, { stream: true }).match(/\n/g) ?? []).length;
+    const exportSeconds = (Date.now() - t0) / 1000;
+    clearInterval(sampler);
+
+    progress(`sealing the first ${VERIFY_ROWS.toLocaleString('en')} events, then verifying them`);
+    const sealStart = Date.now();
+    let sealed = 0;
+    while (sealed < VERIFY_ROWS) {
+      const round = await app.auditSealer.sealNow(0);
+      if (!round.events) break;
+      sealed += round.events;
+    }
+    const sealSeconds = (Date.now() - sealStart) / 1000;
+    const v0 = Date.now();
+    const verify = await app.inject({ method: 'GET', url: `/v1/audit/verify?toId=${sealed}`, headers: { authorization: `Bearer ${bearer}` } });
+    const verifySeconds = (Date.now() - v0) / 1000;
+    const verified = verify.json() as { ok: boolean; checkedEvents: number };
+
+    const rowsPerSecond = exported / exportSeconds;
+    const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
+    const lines = [
+      '',
+      'dab audit bench',
+      `  store     postgres, database ${name}: ${ROWS.toLocaleString('en')} events seeded (${Math.round(seedRate).toLocaleString('en')}/s), ${SEED.subjects} subjects, ${SEED.databases} databases, ${SEED.days} days`,
+      `  queries   ${QUERIES} each through dab's HTTP layer (inject), random parameters, hot keys skewed like real traffic`,
+      '',
+      '  query                               p50 ms   p99 ms   rows/answer   target p99 < 50 ms',
+      ...Object.entries(queries).map(([label, q]) => `  ${label.padEnd(34)} ${q.p50.toFixed(1).padStart(7)}  ${q.p99.toFixed(1).padStart(7)}  ${q.rows.toFixed(1).padStart(12)}   ${q.p99 < 50 ? 'PASS' : 'FAIL'}`),
+      '',
+      `  export    ${exported.toLocaleString('en')} events as NDJSON in ${exportSeconds.toFixed(1)} s = ${Math.round(rowsPerSecond).toLocaleString('en')} rows/s   target >= 50,000   ${rowsPerSecond >= 50_000 ? 'PASS' : 'FAIL'}`,
+      `            RSS of the process serving it: ${mib(rssBefore)} before, ${mib(peakRss)} peak (the client reading it lives in the same process)   flat (< +100 MiB): ${peakRss - rssBefore < 100 * 1048576 ? 'PASS' : 'FAIL'}`,
+      `  sealing   ${sealed.toLocaleString('en')} events in ${sealSeconds.toFixed(1)} s = ${Math.round(sealed / sealSeconds).toLocaleString('en')} events/s`,
+      `  verify    ${verified.checkedEvents.toLocaleString('en')} events in ${verifySeconds.toFixed(1)} s = ${Math.round(verified.checkedEvents / verifySeconds).toLocaleString('en')} events/s, intact: ${verified.ok}`,
+    ];
+    console.log(lines.join('\n'));
+    const failed = Object.values(queries).some((q) => q.p99 >= 50) || rowsPerSecond < 50_000 || !verified.ok;
+    return failed ? 1 : 0;
+  } finally {
+    await app?.close();
+    await issuer.close();
+    await store.close();
+    await runSqlOnce(SERVER, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+  }
+}
+
+process.exitCode = await main().catch((err: Error) => {
+  console.error(`bench:audit: ${err.message}`);
+  return 1;
+});

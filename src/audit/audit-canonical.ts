@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The canonical forms that seals commit to. Changing anything here changes every digest: a new
+ * layout needs a new SEAL_FORMAT, with verification keeping the old one for the seals that record it.
+ */
+export const SEAL_FORMAT = 1;
+/** prev_seal_hash of the first seal. */
+export const GENESIS_HASH = '0'.repeat(64);
+export const ROW_HASH_BYTES = 32;
+
+/**
+ * A timestamp as text, formatted by the database: drivers turn timestamptz into a JS Date, which
+ * drops microseconds (an edit of a few µs would go unseen) and depends on the session's TimeZone.
+ */
+export const canonicalTimestampSql = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** The same text form for a JS Date (millisecond precision, so the last three digits are zero). */
+export const canonicalTimestamp = (date: Date) => date.toISOString().replace(/Z$/, '000Z');
+
+type Kind = 'text' | 'text[]' | 'jsonb';
+
+/**
+ * Every column of audit_events (001_initial.sql) except `id`, in serialisation order (format 1).
+ * The id is bound by position instead: a seal lists its row hashes in id order and records which ids
+ * of its range never existed, so a row's content showing up under another id reads as "reordered".
+ * A column added by a later migration is not covered until a new format includes it.
+ */
+const FIELDS: ReadonlyArray<readonly [column: string, select: string, kind: Kind]> = [
+  ['event_id', 'event_id::text', 'text'],
+  ['occurred_at', canonicalTimestampSql('occurred_at'), 'text'],
+  ['event_type', 'event_type', 'text'],
+  ['outcome', 'outcome', 'text'],
+  ['reason', 'reason', 'text'],
+  ['rule', 'rule', 'text'],
+  ['request_id', 'request_id', 'text'],
+  ['actor_issuer', 'actor_issuer', 'text'],
+  ['actor_subject', 'actor_subject', 'text'],
+  ['actor_groups', 'actor_groups', 'text[]'],
+  ['source_ip', 'source_ip', 'text'],
+  ['user_agent', 'user_agent', 'text'],
+  ['database_name', 'database_name', 'text'],
+  ['access_level', 'access_level', 'text'],
+  ['db_user', 'db_user', 'text'],
+  ['role_arn', 'role_arn', 'text'],
+  ['session_name', 'session_name', 'text'],
+  ['source_identity', 'source_identity', 'text'],
+  ['access_key_id', 'access_key_id', 'text'],
+  ['token_fingerprint', 'token_fingerprint', 'text'],
+  ['expires_at', canonicalTimestampSql('expires_at'), 'text'],
+  ['caller_reason', 'caller_reason', 'text'],
+  // jsonb's own text output is already canonical (keys sorted, duplicates dropped, fixed spacing) and
+  // keeps numbers exactly as stored.
+  ['details', 'details', 'jsonb'],
+];
+
+const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${select}::text, 'null')` : `coalesce(to_json(${select})::text, 'null')`);
+
+/**
+ * One row as JSON text with the columns in the fixed order above and every null explicit, e.g.
+ * {"event_id":"…","occurred_at":"2025-01-01T00:00:00.123456Z",…,"details":null}.
+ * The database renders it (PostgreSQL's JSON escaping is fixed and the same in PGlite) and hashes it
+ * too, so sealing and verifying ship 32 bytes per row instead of every column, and the text cannot
+ * drift with a driver's type parsing.
+ */
+export const CANONICAL_ROW_SQL = `('{' || ${FIELDS.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `)} || '}')`;
+
+/** The row hash, computed by the database: SHA-256 over a format tag, a newline and the canonical text. */
+export const ROW_HASH_SQL = `sha256(convert_to('dab-audit-row-v${SEAL_FORMAT}' || chr(10) || ${CANONICAL_ROW_SQL}, 'UTF8'))`;
+
+const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
+
+/** The same hash from canonical text (archive files carry the text; checking them needs no database). */
+export function rowHashOfCanonical(canonical: string): Buffer {
+  return sha256(`dab-audit-row-v${SEAL_FORMAT}\n${canonical}`);
+}
+
+/** rows_digest: SHA-256 over the row hashes in id order (a running hash of the whole batch). */
+export function rowsDigest(rowHashes: Buffer): string {
+  return sha256(rowHashes).toString('hex');
+}
+
+export interface SealHeader {
+  seq: number;
+  format: number;
+  firstId: number;
+  lastId: number;
+  rowCount: number;
+  /** Inclusive [from, to] pairs, flattened, of ids in the range that never committed. */
+  gaps: number[];
+  rowsDigest: string;
+  prevSealHash: string;
+  sealHash: string;
+  /** canonicalTimestamp form. */
+  sealedAt: string;
+}
+
+/** seal_hash = H(everything in the header but itself), so editing any field breaks the chain. */
+export function computeSealHash(s: Omit<SealHeader, 'sealHash'>): string {
+  const fields = [s.seq, s.format, s.prevSealHash, String(s.firstId), String(s.lastId), s.rowCount, s.gaps.map(String), s.rowsDigest, s.sealedAt];
+  return sha256(`dab-seal-v${s.format}\n${JSON.stringify(fields)}`).toString('hex');
+}
+
+/** Maximal runs of ids in [firstId, lastId] absent from `ids` (sorted ascending, all in range). */
+export function gapsOf(firstId: number, lastId: number, ids: readonly number[]): number[] {
+  const gaps: number[] = [];
+  let expected = firstId;
+  for (const id of ids) {
+    if (id > expected) gaps.push(expected, id - 1);
+    expected = id + 1;
+  }
+  if (expected <= lastId) gaps.push(expected, lastId);
+  return gaps;
+}
+
+/** How many ids the gaps cover. */
+export const gapSize = (gaps: readonly number[]) => {
+  let n = 0;
+  for (let i = 0; i + 1 < gaps.length; i += 2) n += (gaps[i + 1] as number) - (gaps[i] as number) + 1;
+  return n;
+};
