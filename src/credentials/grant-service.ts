@@ -69,20 +69,21 @@ export function createGrantService({ store, access, sessions, signToken, fingerp
         callerReason: body.reason ?? null,
       };
 
+      /** Every refusal: audited (with the reason and the rule that decided), counted, then answered. */
+      const refuse = async (reason: string, rule: string | null, error: AppError): Promise<never> => {
+        await audit({ ...base, occurredAt: now(), eventType: 'credential.denied', outcome: 'denied', reason, rule });
+        metrics.grants.inc({ outcome: 'denied', level, reason });
+        throw error;
+      };
+
       if (auditors.some((rule) => matchesPrincipal(caller, rule))) {
         // Whatever mappings say: whoever audits grants must not be able to take them.
-        await audit({ ...base, occurredAt: now(), eventType: 'credential.denied', outcome: 'denied', reason: 'auditor_cannot_mint', rule: 'auth.auditors' });
-        metrics.grants.inc({ outcome: 'denied', level, reason: 'auditor_cannot_mint' });
-        throw new AppError('forbidden', 'auditors cannot get database credentials; use an identity that is not an auditor');
+        await refuse('auditor_cannot_mint', 'auth.auditors', new AppError('forbidden', 'auditors cannot get database credentials; use an identity that is not an auditor'));
       }
 
       const { database, mappings } = await access.lookup(body.database, caller);
       const decision = decideAccess({ caller, level, database, mappings, now: now() });
-      if (!decision.allowed) {
-        await audit({ ...base, occurredAt: now(), eventType: 'credential.denied', outcome: 'denied', reason: decision.reason, rule: decision.rule });
-        metrics.grants.inc({ outcome: 'denied', level, reason: decision.reason });
-        throw new AppError('access_denied', DENIED);
-      }
+      if (!decision.allowed) return refuse(decision.reason, decision.rule, new AppError('access_denied', DENIED));
       const db = database as Database;
       const target = { ...base, rule: decision.rule, dbUser: decision.dbUser, roleArn: decision.roleArn };
 
