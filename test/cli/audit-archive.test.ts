@@ -5,19 +5,13 @@ import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-signer.js';
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
-import { runCli } from '../../src/cli/run-cli.js';
+import { cli } from '../support/run-cli.js';
 import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { migrate } from '../../src/store/migrate.js';
 import { probeEvent } from '../support/seal-helpers.js';
 
 // `dab audit archive` opens the store itself, like `dab migrate`: here an embedded store in a
 // folder (whatever DATABASE_URL says), which is also the case where dab must be stopped first.
-async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const dir = t.testdir();
 const dataDir = `${dir}/data`;

@@ -1,16 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
-import { runCli } from '../../src/cli/run-cli.js';
+import { cli } from '../support/run-cli.js';
 import { AUDITOR_SUBJECT, startHarness } from '../support/harness.js';
 import { asSuperuser, eventIds } from '../support/seal-helpers.js';
 
-async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const dir = t.testdir();
 const pem = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) => k.export({ type: 'spki', format: 'pem' }).toString();

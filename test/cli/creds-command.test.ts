@@ -1,14 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
-import { runCli } from '../../src/cli/run-cli.js';
+import { cli } from '../support/run-cli.js';
 import { startHarness } from '../support/harness.js';
 
-async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const h = await startHarness(t);
 await h.registerOrders();
