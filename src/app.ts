@@ -26,6 +26,10 @@ import { openApiOptions } from './http/openapi.js';
 import { ProblemSchema } from './http/problem.js';
 import { registerStrictValidation } from './http/validation.js';
 import { mappingsRoutes } from './mappings/mappings-routes.js';
+import { accessRoutes, myAccessRoutes } from './mappings/access-routes.js';
+import { adminRoutes } from './admin/admin-routes.js';
+import { createAdminService } from './admin/admin-service.js';
+import { bootstrapRoutes } from './bootstrap/bootstrap-routes.js';
 import { createAccessModelCache } from './mappings/access-model-cache.js';
 import { createMappingsService } from './mappings/mappings-service.js';
 import type { Store } from './store/store.js';
@@ -107,11 +111,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     setSourceIdentity: config.sts.setSourceIdentity,
     maxEntries: config.sts.maxCachedSessions,
   });
-  const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs, maxDatabases: config.accessModel.maxCachedDatabases });
+  const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
   const grants = createGrantService({ store: deps.store, access, sessions, signToken: deps.signToken ?? signRdsToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
+  const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, onChange: access.invalidate });
 
   // Seals the audit log into hash-chained batches in the background (started on ready, stopped on close).
   const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
@@ -121,11 +126,15 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(async (callerScope) => {
     requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure);
     await callerScope.register(credentialsRoutes, { service: grants });
+    await callerScope.register(myAccessRoutes, { access, now });
   });
   await app.register(async (adminScope) => {
     requireTier(adminScope, 'admin', verifier, config.auth, countAuthFailure);
     await adminScope.register(databasesRoutes, { service: databases });
     await adminScope.register(mappingsRoutes, { service: mappings });
+    await adminScope.register(accessRoutes, { access, now });
+    await adminScope.register(adminRoutes, { service: admin });
+    await adminScope.register(bootstrapRoutes, { store: deps.store, assumeRole, signToken: deps.signToken ?? signRdsToken, config, now });
   });
   // Auditors read and verify the log; they cannot mint credentials or change mappings.
   await app.register(async (auditorScope) => {

@@ -5,6 +5,8 @@ export interface Caller {
   readonly issuer: string;
   readonly subject: string;
   readonly groups: readonly string[];
+  /** The verified token's claims, for mappings that match on one (issuer + claim = value). */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 /** True when a principal rule (issuer + subject, or issuer + group) names this caller. */

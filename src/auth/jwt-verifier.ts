@@ -111,5 +111,5 @@ function callerFromClaims(issuer: IssuerConfig, payload: JWTPayload): Caller {
   const groups = (Array.isArray(rawGroups) ? rawGroups : typeof rawGroups === 'string' ? [rawGroups] : [])
     .filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 256)
     .slice(0, 256);
-  return Object.freeze({ issuer: issuer.issuer, subject, groups: Object.freeze([...new Set(groups)]) as string[] });
+  return Object.freeze({ issuer: issuer.issuer, subject, groups: Object.freeze([...new Set(groups)]) as string[], claims: Object.freeze(payload) });
 }

@@ -1,4 +1,6 @@
 import { ConfigError } from '../config/load-config.js';
+import { ACCESS_HELP, accessCommand } from './access-command.js';
+import { ADMIN_HELP, adminCommand } from './admin-command.js';
 import { AUDIT_HELP, auditCommand } from './audit-command.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
 import { CREDS_HELP, credsCommand } from './creds-command.js';
@@ -11,6 +13,8 @@ Usage: dab <command> [options]
 
 Commands:
   creds      Get short-lived credentials for a database (for applications and engineers)
+  access     List the databases and access levels you can get
+  admin      Manage databases and mappings, e.g. from an access.yaml in git (for DBAs)
   audit      Export and verify the audit log (for auditors)
   serve      Run the HTTP service (config: DAB_CONFIG file + environment; see README)
   migrate    Apply the store's database migrations and exit
@@ -19,13 +23,16 @@ Commands:
 
 Run "dab <command> --help" for a command's options.`;
 
-type Command = { help: string; run: (args: string[], io: CliIo) => Promise<void> };
+/** `subcommands`: the command routes --help itself ("dab admin apply --help" is apply's help). */
+type Command = { help: string; run: (args: string[], io: CliIo) => Promise<void>; subcommands?: boolean };
 
 const configured = (io: CliIo) => Boolean(io.env.DAB_CONFIG || io.env.DAB_ISSUERS);
 
 const COMMANDS: Record<string, Command> = {
   creds: { help: CREDS_HELP, run: credsCommand },
-  audit: { help: AUDIT_HELP, run: auditCommand },
+  access: { help: ACCESS_HELP, run: accessCommand },
+  admin: { help: ADMIN_HELP, run: adminCommand, subcommands: true },
+  audit: { help: AUDIT_HELP, run: auditCommand, subcommands: true },
   serve: { help: SERVE_HELP, run: serveCommand },
   migrate: { help: MIGRATE_HELP, run: migrateCommand },
   sandbox: { help: SANDBOX_HELP, run: sandboxCommand },
@@ -45,7 +52,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw usage(`unknown command "${name}"`);
-    if ((rest.includes('--help') || rest.includes('-h')) && !(name === 'audit' && rest[0] && !rest[0].startsWith('-'))) {
+    if ((rest.includes('--help') || rest.includes('-h')) && !(command.subcommands && rest[0] && !rest[0].startsWith('-'))) {
       io.out(command.help);
       return EXIT.ok;
     }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ROLE_ARN } from '../databases/database-schema.js';
 
 // The whole configuration surface of dab. Every field documented in README's
 // configuration reference lives here, with its default; nothing else reads env.
@@ -77,6 +78,9 @@ export const ConfigSchema = Type.Object(
         deadlineMs: Type.Integer({ minimum: 500, maximum: 120000, default: 8000 }),
         sessionNamePrefix: Type.String({ pattern: '^[\\w+=,.@-]{1,16}$', default: 'dab' }),
         setSourceIdentity: Type.Boolean({ default: true }),
+        // dab's own AWS principal (the role it runs as): the trust policies it generates for
+        // target roles name it (GET /v1/databases/{name}/bootstrap). Unset: a placeholder.
+        brokerRoleArn: Type.Optional(Type.String({ pattern: ROLE_ARN })),
         maxCachedSessions: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 }),
       },
       { additionalProperties: false, default: {} },
@@ -86,7 +90,9 @@ export const ConfigSchema = Type.Object(
         // Databases and mappings are served from memory; changes made through another instance
         // (or by SQL) take effect within this many milliseconds. Changes through this one: at once.
         maxStalenessMs: Type.Integer({ minimum: 0, maximum: 60000, default: 500 }),
-        maxCachedDatabases: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 }),
+        // Dry-runs count the callers seen in the audit log over this many days, besides the
+        // principals the mappings name, when they list who gains and who loses access.
+        dryRunAuditWindowDays: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
       },
       { additionalProperties: false, default: {} },
     ),

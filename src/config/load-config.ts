@@ -25,6 +25,7 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['DAB_AUDITORS', 'auth.auditors', 'json'],
   ['AWS_REGION', 'sts.region', 'string'],
   ['AWS_ENDPOINT_URL_STS', 'sts.endpoint', 'string'],
+  ['DAB_BROKER_ROLE_ARN', 'sts.brokerRoleArn', 'string'],
   ['DAB_AUDIT_FINGERPRINT_KEY', 'audit.fingerprintKey', 'string'],
   ['DAB_AUDIT_SEAL_INTERVAL_SECONDS', 'audit.sealIntervalSeconds', 'integer'],
   ['DAB_AUDIT_CHECKPOINT_KEY_FILE', 'audit.checkpointKeyFile', 'string'],

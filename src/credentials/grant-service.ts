@@ -81,10 +81,16 @@ export function createGrantService({ store, access, sessions, signToken, fingerp
         await refuse('auditor_cannot_mint', 'auth.auditors', new AppError('forbidden', 'auditors cannot get database credentials; use an identity that is not an auditor'));
       }
 
-      const { database, mappings } = await access.lookup(body.database, caller);
-      const decision = decideAccess({ caller, level, database, mappings, now: now() });
-      if (!decision.allowed) return refuse(decision.reason, decision.rule, new AppError('access_denied', DENIED));
-      const db = database as Database;
+      const model = await access.current();
+      const decision = decideAccess({ caller, level, database: body.database, reason: body.reason, model, now: now() });
+      if (!decision.allowed) {
+        // A missing reason is the caller's to fix and reveals nothing the mapping does not already give them.
+        const error = decision.reason === 'reason_required'
+          ? new AppError('reason_required', 'this access requires a reason: send "reason" with the request (it is audited)')
+          : new AppError('access_denied', DENIED);
+        return refuse(decision.reason, decision.rule, error);
+      }
+      const db = model.databases.get(body.database) as Database;
       const target = { ...base, rule: decision.rule, dbUser: decision.dbUser, roleArn: decision.roleArn };
 
       let session: RoleSession;

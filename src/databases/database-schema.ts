@@ -16,6 +16,15 @@ const EXTERNAL_ID = '^[\\w+=,.@:/-]{2,1224}$';
 // A PostgreSQL login role usable without quoting; pg_ names are reserved by PostgreSQL.
 const DB_USER = '^(?!pg_)[a-z_][a-z0-9_$]{0,62}$';
 const DB_NAME = '^[A-Za-z_][A-Za-z0-9_$-]{0,62}$';
+// RDS DbiResourceId (instances) or cluster resource id (Aurora): part of the rds-db:connect ARN.
+const RESOURCE_ID = '^(?:db|cluster)-[A-Z0-9]{1,128}$';
+// Label keys and values as Kubernetes spells them, so selectors read the same everywhere.
+export const LABEL_KEY = '^[a-z0-9](?:[a-z0-9._/-]{0,61}[a-z0-9])?$';
+export const LABEL_VALUE = '^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$';
+
+/** key → value; a label selector is the same shape and matches databases carrying all its pairs. */
+export const Labels = (description: string, minProperties = 0) =>
+  Type.Record(Type.String({ pattern: LABEL_KEY }), Type.String({ pattern: LABEL_VALUE }), { description, minProperties, maxProperties: 64, additionalProperties: false });
 
 const LevelSpec = Type.Object(
   {
@@ -35,6 +44,8 @@ export const DatabaseInput = Type.Object(
     externalId: Type.Optional(Type.String({ pattern: EXTERNAL_ID, description: "ExternalId the role's trust policy requires" })),
     sslmode: Type.Enum(['require', 'verify-ca', 'verify-full'], { default: 'verify-full' }),
     description: Type.Optional(Type.String({ maxLength: 1000 })),
+    labels: Type.Optional(Labels('What mappings can select this database by, e.g. {"env": "prod", "team": "payments"}')),
+    resourceId: Type.Optional(Type.String({ pattern: RESOURCE_ID, description: 'DbiResourceId or cluster resource id, for the rds-db:connect policy dab generates' })),
     levels: Type.Object(
       { ro: Type.Optional(LevelSpec), rw: Type.Optional(LevelSpec), monitor: Type.Optional(LevelSpec) },
       { additionalProperties: false, minProperties: 1 },

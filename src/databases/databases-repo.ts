@@ -12,6 +12,8 @@ interface DatabaseRow {
   sslmode: Database['sslmode'];
   levels: Database['levels'];
   description: string | null;
+  labels: Record<string, string>;
+  resource_id: string | null;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -28,6 +30,8 @@ function toDatabase(row: DatabaseRow): Database {
     ...(row.external_id ? { externalId: row.external_id } : {}),
     sslmode: row.sslmode,
     ...(row.description ? { description: row.description } : {}),
+    ...(Object.keys(row.labels).length ? { labels: row.labels } : {}),
+    ...(row.resource_id ? { resourceId: row.resource_id } : {}),
     levels: row.levels,
     version: row.version,
     createdAt: new Date(row.created_at).toISOString(),
@@ -35,9 +39,10 @@ function toDatabase(row: DatabaseRow): Database {
   };
 }
 
-const FIELDS = 'host, port, region, dbname, role_arn, external_id, sslmode, levels, description';
+const FIELDS = 'host, port, region, dbname, role_arn, external_id, sslmode, levels, description, labels, resource_id';
 const values = (d: CreateDatabaseBody): unknown[] => [
   d.name, d.host, d.port, d.region, d.dbname, d.roleArn, d.externalId ?? null, d.sslmode, JSON.stringify(d.levels), d.description ?? null,
+  JSON.stringify(d.labels ?? {}), d.resourceId ?? null,
 ];
 
 export async function findDatabase(db: Queryable, name: string, forUpdate = false): Promise<Database | undefined> {
@@ -54,7 +59,7 @@ export async function listDatabases(db: Queryable): Promise<Database[]> {
 export async function insertDatabase(db: Queryable, d: CreateDatabaseBody, now: Date): Promise<Database | undefined> {
   const { rows } = await db.query<DatabaseRow>(
     `INSERT INTO databases (name, ${FIELDS}, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $11)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13, $13)
      ON CONFLICT (name) DO NOTHING RETURNING *`,
     [...values(d), now],
   );
@@ -63,7 +68,7 @@ export async function insertDatabase(db: Queryable, d: CreateDatabaseBody, now: 
 
 export async function updateDatabase(db: Queryable, d: CreateDatabaseBody, now: Date): Promise<Database | undefined> {
   const { rows } = await db.query<DatabaseRow>(
-    `UPDATE databases SET (${FIELDS}, updated_at, version) = ($2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, version + 1)
+    `UPDATE databases SET (${FIELDS}, updated_at, version) = ($2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13, version + 1)
      WHERE name = $1 RETURNING *`,
     [...values(d), now],
   );

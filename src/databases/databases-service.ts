@@ -1,9 +1,12 @@
 import { recordAdminChange } from '../audit/admin-changes.js';
 import type { Caller } from '../auth/caller.js';
+import { checkVersion } from '../http/etag.js';
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
+import { orphanedMappings } from '../mappings/mapping-checks.js';
+import { validationError, type ChangeContext } from '../mappings/mappings-service.js';
 import { sqlState, transactionThen, type Queryable, type Store } from '../store/store.js';
-import { ACCESS_LEVELS, crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
+import { crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
 import { deleteDatabase, findDatabase, insertDatabase, listDatabases, updateDatabase } from './databases-repo.js';
 
 export interface DatabasesServiceDeps {
@@ -17,12 +20,15 @@ export interface DatabasesServiceDeps {
 
 export type DatabasesService = ReturnType<typeof createDatabasesService>;
 
-/** Removing a level that mappings still grant would silently revoke them (and re-adding it restore them). */
-async function refuseOrphanedMappings(tx: Queryable, name: string, removedLevels: string[]): Promise<void> {
-  if (!removedLevels.length) return;
-  const { rows } = await tx.query<{ id: string }>('SELECT id FROM mappings WHERE database_name = $1 AND levels && $2::text[] ORDER BY id', [name, removedLevels]);
-  if (rows.length) {
-    throw new AppError('conflict', `level(s) ${removedLevels.join(', ')} of "${name}" are still granted by mapping(s) ${rows.map((r) => r.id).join(', ')}; change those first`);
+/**
+ * Removing a level that mappings still grant would silently revoke them (and re-adding it restore
+ * them). Checked after the whole change, so an apply may remove a level and its grants together.
+ */
+export async function refuseOrphanedMappings(tx: Queryable, databaseNames: readonly string[]): Promise<void> {
+  const orphans = await orphanedMappings(tx, databaseNames);
+  if (orphans.length) {
+    const list = orphans.map((o) => `"${o.name}" (${o.missing.join(', ')} on ${o.database})`).join(', ');
+    throw new AppError('conflict', `mapping(s) ${list} grant level(s) the database would no longer define; change those mappings first`);
   }
 }
 
@@ -31,60 +37,72 @@ export function createDatabasesService({ store, now, fingerprint, onChange = () 
 
   const forAudit = (d: Database | undefined) => d && { ...d, ...(d.externalId ? { externalId: fingerprint(d.externalId) } : {}) };
 
-  function check(input: DatabaseInput): void {
-    const errors = crossFieldProblems(input);
-    if (errors.length) throw new AppError('validation_failed', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
+  function check(input: DatabaseInput, field: string): void {
+    const errors = crossFieldProblems(input).map((e) => ({ ...e, field: e.field.replace(/^body\./, field) }));
+    if (errors.length) throw validationError(errors);
   }
 
-  async function get(name: string): Promise<Database> {
-    const found = await findDatabase(store, name);
+  async function existing(tx: Queryable, name: string): Promise<Database> {
+    const found = await findDatabase(tx, name, true);
     if (!found) throw new AppError('not_found', `no database named "${name}"`);
     return found;
   }
 
-  return {
-    list: () => listDatabases(store),
-    get,
-
-    async create(actor: Caller, ctx: RequestContext, body: CreateDatabaseBody): Promise<Database> {
-      check(body);
-      return change(async (tx) => {
-        const at = now();
-        const created = await insertDatabase(tx, body, at);
-        if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
-        await recordAdminChange(tx, actor, ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, at);
-        return created;
-      });
+  /** The building blocks of a change, run inside the caller's transaction (REST or apply). */
+  const inTransaction = {
+    async create(tx: Queryable, c: ChangeContext, body: CreateDatabaseBody): Promise<Database> {
+      check(body, c.field);
+      const created = await insertDatabase(tx, body, c.at);
+      if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
+      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, c.at);
+      return created;
     },
 
-    async replace(actor: Caller, ctx: RequestContext, name: string, input: DatabaseInput): Promise<Database> {
-      check(input);
-      return change(async (tx) => {
-        const at = now();
-        const before = await findDatabase(tx, name, true);
-        if (!before) throw new AppError('not_found', `no database named "${name}"`);
-        await refuseOrphanedMappings(tx, name, ACCESS_LEVELS.filter((l) => before.levels[l] && !input.levels[l]));
-        const after = (await updateDatabase(tx, { ...input, name }, at)) as Database;
-        await recordAdminChange(tx, actor, ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, at);
-        return after;
-      });
+    /** Leaves the orphaned-mapping check to the caller, who knows when the whole change is done. */
+    async replace(tx: Queryable, c: ChangeContext, name: string, input: DatabaseInput, ifVersion?: number): Promise<Database> {
+      check(input, c.field);
+      const before = await existing(tx, name);
+      checkVersion('database', name, before.version, ifVersion);
+      const after = (await updateDatabase(tx, { ...input, name }, c.at)) as Database;
+      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, c.at);
+      return after;
     },
 
-    async remove(actor: Caller, ctx: RequestContext, name: string): Promise<void> {
+    async remove(tx: Queryable, c: ChangeContext, name: string, ifVersion?: number): Promise<Database> {
+      const before = await existing(tx, name);
+      checkVersion('database', name, before.version, ifVersion);
       try {
-        await change(async (tx) => {
-          const at = now();
-          const before = await findDatabase(tx, name, true);
-          if (!before) throw new AppError('not_found', `no database named "${name}"`);
-          await deleteDatabase(tx, name);
-          await recordAdminChange(tx, actor, ctx, { eventType: 'database.deleted', databaseName: name, target: name, before: forAudit(before), after: null }, at);
-        });
+        await deleteDatabase(tx, name);
       } catch (err) {
         // 23503 foreign_key_violation; PostgreSQL 17+ (and PGlite) report ON DELETE RESTRICT as 23001 restrict_violation.
         const state = sqlState(err);
-        if (state === '23503' || state === '23001') throw new AppError('conflict', `database "${name}" still has mappings; delete them first`);
+        if (state === '23503' || state === '23001') throw new AppError('conflict', `database "${name}" is still named by mappings; delete or retarget them first`);
         throw err;
       }
+      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.deleted', databaseName: name, target: name, before: forAudit(before), after: null }, c.at);
+      return before;
+    },
+  };
+
+  const rest = (actor: Caller, ctx: RequestContext): ChangeContext => ({ actor, ctx, at: now(), field: 'body.' });
+
+  return {
+    inTransaction,
+    list: () => listDatabases(store),
+    async get(name: string): Promise<Database> {
+      const found = await findDatabase(store, name);
+      if (!found) throw new AppError('not_found', `no database named "${name}"`);
+      return found;
+    },
+    create: (actor: Caller, ctx: RequestContext, body: CreateDatabaseBody) => change((tx) => inTransaction.create(tx, rest(actor, ctx), body)),
+    replace: (actor: Caller, ctx: RequestContext, name: string, input: DatabaseInput, ifVersion: number) =>
+      change(async (tx) => {
+        const after = await inTransaction.replace(tx, rest(actor, ctx), name, input, ifVersion);
+        await refuseOrphanedMappings(tx, [name]);
+        return after;
+      }),
+    remove: async (actor: Caller, ctx: RequestContext, name: string, ifVersion: number): Promise<void> => {
+      await change((tx) => inTransaction.remove(tx, rest(actor, ctx), name, ifVersion));
     },
   };
 }

@@ -7,6 +7,8 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Not allowed',
   404: 'Not found',
   409: 'Conflict',
+  412: 'If-Match names a version that is no longer current: read it again',
+  428: 'This change needs If-Match with the version you read (its ETag)',
   502: 'An upstream (STS) refused or misbehaved',
   503: 'A dependency is unavailable; see Retry-After',
 };

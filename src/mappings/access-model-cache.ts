@@ -1,34 +1,22 @@
-import type { Caller } from '../auth/caller.js';
-import type { Database } from '../databases/database-schema.js';
-import { findDatabase } from '../databases/databases-repo.js';
-import type { Store } from '../store/store.js';
-import type { Mapping } from './mapping-schema.js';
-import { listDatabaseMappings } from './mappings-repo.js';
+import { listDatabases } from '../databases/databases-repo.js';
+import type { Queryable, Store } from '../store/store.js';
+import { buildAccessModel, type AccessModel } from './access-model.js';
+import { listAllMappings } from './mappings-repo.js';
 
 export interface AccessModelCacheOptions {
   store: Store;
   /** A decision never uses a model older than this (ms): the revocation delay across instances. */
   maxStalenessMs: number;
-  /** How many databases (with their mappings) to keep; the least recently loaded go first. */
-  maxDatabases: number;
   nowMs?: () => number;
-}
-
-interface Entry {
-  database: Database | undefined;
-  /** Mappings of this database by principal key, so a decision costs the same at 10 or 100 000 mappings. */
-  byPrincipal: Map<string, Mapping[]>;
-}
-
-export interface AccessLookup {
-  database: Database | undefined;
-  mappings: Mapping[];
 }
 
 export type AccessModelCache = ReturnType<typeof createAccessModelCache>;
 
-const subjectKey = (issuer: string, subject: string) => `${issuer}\u0000s\u0000${subject}`;
-const groupKey = (issuer: string, group: string) => `${issuer}\u0000g\u0000${group}`;
+/** Reads every database and mapping (in one snapshot when `db` is a transaction) and indexes them. */
+export async function loadAccessModel(db: Queryable): Promise<AccessModel> {
+  const [databases, mappings] = await Promise.all([listDatabases(db), listAllMappings(db)]);
+  return buildAccessModel(databases, mappings);
+}
 
 /**
  * The grant path's view of databases and mappings, kept in memory so a grant costs no lookup
@@ -39,15 +27,15 @@ const groupKey = (issuer: string, group: string) => `${issuer}\u0000g\u0000${gro
  */
 export function createAccessModelCache(opts: AccessModelCacheOptions) {
   const nowMs = opts.nowMs ?? Date.now;
-  const entries = new Map<string, Promise<Entry>>();
+  let model: Promise<AccessModel> | undefined;
   let version: string | undefined;
   let checkedAt = Number.NEGATIVE_INFINITY;
   let checking: Promise<void> | undefined;
 
-  // A load in flight when this runs is dropped from the map with everything else, so it is never
-  // served to a request that arrives after the change.
+  // A load in flight when this runs is dropped with the rest, so it is never served to a request
+  // that arrives after the change.
   function invalidate(): void {
-    entries.clear();
+    model = undefined;
   }
 
   async function ensureFresh(): Promise<void> {
@@ -67,40 +55,19 @@ export function createAccessModelCache(opts: AccessModelCacheOptions) {
     await checking;
   }
 
-  async function load(name: string): Promise<Entry> {
-    const [database, mappings] = await Promise.all([findDatabase(opts.store, name), listDatabaseMappings(opts.store, name)]);
-    const byPrincipal = new Map<string, Mapping[]>();
-    for (const m of mappings) {
-      const key = 'subject' in m.principal ? subjectKey(m.principal.issuer, m.principal.subject) : groupKey(m.principal.issuer, m.principal.group);
-      byPrincipal.set(key, [...(byPrincipal.get(key) ?? []), m]);
-    }
-    return { database, byPrincipal };
-  }
-
-  function entryFor(name: string): Promise<Entry> {
-    const cached = entries.get(name);
-    if (cached) return cached;
-    const pending = load(name);
-    entries.set(name, pending);
-    if (entries.size > opts.maxDatabases) entries.delete(entries.keys().next().value as string);
-    // A failed load is not cached: the next request tries the store again.
-    pending.catch(() => {
-      if (entries.get(name) === pending) entries.delete(name);
-    });
-    return pending;
-  }
-
   return {
     invalidate,
-    /** The database and the mappings whose principal names this caller (by subject or a group). */
-    async lookup(name: string, caller: Caller): Promise<AccessLookup> {
+    /** The current model: at most maxStalenessMs behind the store, loaded once per change. */
+    async current(): Promise<AccessModel> {
       await ensureFresh();
-      const entry = await entryFor(name);
-      const mappings = [
-        ...(entry.byPrincipal.get(subjectKey(caller.issuer, caller.subject)) ?? []),
-        ...caller.groups.flatMap((g) => entry.byPrincipal.get(groupKey(caller.issuer, g)) ?? []),
-      ];
-      return { database: entry.database, mappings };
+      if (model) return model;
+      const pending = loadAccessModel(opts.store);
+      model = pending;
+      // A failed load is not kept: the next request tries the store again.
+      pending.catch(() => {
+        if (model === pending) model = undefined;
+      });
+      return pending;
     },
   };
 }

@@ -1,43 +1,115 @@
 import type { Caller } from '../auth/caller.js';
-import type { AccessLevel, Database } from '../databases/database-schema.js';
+import type { AccessLevel } from '../databases/database-schema.js';
+import type { AccessModel } from './access-model.js';
+import { appliesTo } from './access-model.js';
 import type { Mapping } from './mapping-schema.js';
 
-export type DenyReason = 'unknown_database' | 'level_not_defined' | 'no_mapping' | 'level_not_granted' | 'mapping_expired';
+export type DenyReason =
+  | 'unknown_database'
+  | 'level_not_defined'
+  | 'no_mapping'
+  | 'level_not_granted'
+  | 'mapping_expired'
+  | 'mapping_not_yet_valid'
+  | 'reason_required';
 
 export type Decision =
   | { allowed: true; rule: string; dbUser: string; roleArn: string }
   | { allowed: false; reason: DenyReason; rule: string | null };
 
+/** What one mapping that names the caller and applies to the database says about the request. */
+export type MappingVerdict = 'grants' | 'reason_required' | 'expired' | 'not_yet_valid' | 'other_levels' | 'inactive';
+
 export interface DecisionInput {
   caller: Caller;
   level: AccessLevel;
-  database: Database | undefined;
-  /** Mappings for this database whose principal names the caller (by subject or one of its groups). */
-  mappings: Mapping[];
+  database: string;
+  /** The caller's reason, if the request gave one. */
+  reason?: string | undefined;
+  model: AccessModel;
   now: Date;
 }
 
-// Subject mappings are more specific than group mappings, so they are named as the deciding rule first.
-const specificity = (m: Mapping): number => ('subject' in m.principal ? 0 : 1);
+export interface Explanation {
+  decision: Decision;
+  /** Every mapping that names the principal and applies to the database, most specific first. */
+  considered: Array<{ mapping: Mapping; verdict: MappingVerdict }>;
+}
 
-/** Pure authorisation: which mapping allows this caller this level, or exactly why none does. */
-export function decideAccess({ caller, level, database, mappings, now }: DecisionInput): Decision {
-  if (!database) return { allowed: false, reason: 'unknown_database', rule: null };
+/** True while the mapping's time bounds hold: notBefore ≤ now < expiresAt. */
+export function isLive(m: Mapping, now: Date): boolean {
+  const t = now.getTime();
+  return (!m.notBefore || Date.parse(m.notBefore) <= t) && (!m.expiresAt || Date.parse(m.expiresAt) > t);
+}
+
+export function assessMapping(m: Mapping, level: AccessLevel, now: Date, hasReason: boolean): MappingVerdict {
+  const live = isLive(m, now);
+  if (!m.levels.includes(level)) return live ? 'other_levels' : 'inactive';
+  if (!live) return m.notBefore && Date.parse(m.notBefore) > now.getTime() ? 'not_yet_valid' : 'expired';
+  return m.requireReason && !hasReason ? 'reason_required' : 'grants';
+}
+
+// Subject mappings are the most specific, then claims, then groups; a named database beats a selector.
+const specificity = (m: Mapping): number =>
+  ('subject' in m.principal ? 0 : 'claim' in m.principal ? 2 : 4) + (m.database !== undefined ? 0 : 1);
+const bySpecificity = (a: Mapping, b: Mapping) => specificity(a) - specificity(b) || a.name.localeCompare(b.name);
+
+// The first verdict present, in this order, decides a refusal.
+const REFUSALS: Array<[MappingVerdict, DenyReason]> = [
+  ['reason_required', 'reason_required'],
+  ['expired', 'mapping_expired'],
+  ['not_yet_valid', 'mapping_not_yet_valid'],
+  ['other_levels', 'level_not_granted'],
+];
+
+/** Pure authorisation with its working shown: which mapping allows this, or exactly why none does. */
+export function explainAccess({ caller, level, database: name, reason, model, now }: DecisionInput): Explanation {
+  const database = model.databases.get(name);
+  if (!database) return { decision: { allowed: false, reason: 'unknown_database', rule: null }, considered: [] };
+  const considered = model
+    .candidates(caller)
+    .filter((m) => appliesTo(m, database))
+    .sort(bySpecificity)
+    .map((mapping) => ({ mapping, verdict: assessMapping(mapping, level, now, reason !== undefined && reason.length > 0) }));
   const spec = database.levels[level];
-  if (!spec) return { allowed: false, reason: 'level_not_defined', rule: null };
+  if (!spec) return { decision: { allowed: false, reason: 'level_not_defined', rule: null }, considered };
 
-  const mine = mappings
-    .filter((m) => m.database === database.name && m.principal.issuer === caller.issuer)
-    .filter((m) => ('subject' in m.principal ? m.principal.subject === caller.subject : caller.groups.includes(m.principal.group)))
-    .sort((a, b) => specificity(a) - specificity(b) || a.id.localeCompare(b.id));
-  const live = (m: Mapping) => !m.expiresAt || Date.parse(m.expiresAt) > now.getTime();
+  const granting = considered.find((c) => c.verdict === 'grants');
+  if (granting) return { decision: { allowed: true, rule: granting.mapping.id, dbUser: spec.dbUser, roleArn: spec.roleArn ?? database.roleArn }, considered };
+  for (const [verdict, denyReason] of REFUSALS) {
+    const found = considered.find((c) => c.verdict === verdict);
+    if (found) return { decision: { allowed: false, reason: denyReason, rule: found.mapping.id }, considered };
+  }
+  return { decision: { allowed: false, reason: 'no_mapping', rule: null }, considered };
+}
 
-  const allowing = mine.find((m) => live(m) && m.levels.includes(level));
-  if (allowing) return { allowed: true, rule: allowing.id, dbUser: spec.dbUser, roleArn: spec.roleArn ?? database.roleArn };
+export function decideAccess(input: DecisionInput): Decision {
+  return explainAccess(input).decision;
+}
 
-  const expired = mine.find((m) => !live(m) && m.levels.includes(level));
-  if (expired) return { allowed: false, reason: 'mapping_expired', rule: expired.id };
-  const otherLevels = mine.find(live);
-  if (otherLevels) return { allowed: false, reason: 'level_not_granted', rule: otherLevels.id };
-  return { allowed: false, reason: 'no_mapping', rule: null };
+export interface EffectiveGrant {
+  database: string;
+  level: AccessLevel;
+  /** Name of the most specific mapping that grants it. */
+  mapping: string;
+  requireReason: boolean;
+  expiresAt?: string;
+}
+
+/** Everything a principal can get at `now`: the answer to "what can I get?" and the unit of dry-run diffs. */
+export function effectiveAccess(model: AccessModel, caller: Caller, now: Date): EffectiveGrant[] {
+  const found = new Map<string, EffectiveGrant>();
+  for (const m of model.candidates(caller).filter((c) => isLive(c, now)).sort(bySpecificity)) {
+    for (const db of model.targets(m)) {
+      for (const level of m.levels) {
+        if (!db.levels[level]) continue;
+        const key = `${db.name}\u0000${level}`;
+        const seen = found.get(key);
+        // Keep the first (most specific) mapping, unless a later one grants without a reason.
+        if (seen && (!seen.requireReason || m.requireReason)) continue;
+        found.set(key, { database: db.name, level, mapping: m.name, requireReason: m.requireReason ?? false, ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}) });
+      }
+    }
+  }
+  return [...found.values()].sort((a, b) => a.database.localeCompare(b.database) || a.level.localeCompare(b.level));
 }

@@ -1,82 +1,125 @@
 import type { AccessLevel } from '../databases/database-schema.js';
 import type { Queryable } from '../store/store.js';
-import type { Mapping, MappingFilter, MappingInput } from './mapping-schema.js';
+import type { Mapping, MappingFilter, MappingInput, MappingPrincipal } from './mapping-schema.js';
 
 interface MappingRow {
   id: string;
+  name: string;
   issuer: string;
   subject: string | null;
   group_name: string | null;
-  database_name: string;
+  claim_name: string | null;
+  claim_value: string | null;
+  database_name: string | null;
+  selector: Record<string, string> | null;
   levels: AccessLevel[];
+  not_before: Date | null;
   expires_at: Date | null;
+  require_reason: boolean;
   description: string | null;
+  owner: string | null;
   version: number;
   created_at: Date;
   updated_at: Date;
 }
 
+function principalOf(row: MappingRow): MappingPrincipal {
+  if (row.subject !== null) return { issuer: row.issuer, subject: row.subject };
+  if (row.group_name !== null) return { issuer: row.issuer, group: row.group_name };
+  return { issuer: row.issuer, claim: { name: row.claim_name as string, value: row.claim_value as string } };
+}
+
+const iso = (d: Date) => new Date(d).toISOString();
+
 function toMapping(row: MappingRow): Mapping {
   return {
     id: row.id,
-    principal: row.subject !== null ? { issuer: row.issuer, subject: row.subject } : { issuer: row.issuer, group: row.group_name as string },
-    database: row.database_name,
+    name: row.name,
+    principal: principalOf(row),
+    ...(row.database_name !== null ? { database: row.database_name } : { selector: row.selector as Record<string, string> }),
     levels: row.levels,
-    ...(row.expires_at ? { expiresAt: new Date(row.expires_at).toISOString() } : {}),
+    ...(row.not_before ? { notBefore: iso(row.not_before) } : {}),
+    ...(row.expires_at ? { expiresAt: iso(row.expires_at) } : {}),
+    ...(row.require_reason ? { requireReason: true } : {}),
     ...(row.description ? { description: row.description } : {}),
+    ...(row.owner ? { owner: row.owner } : {}),
     version: row.version,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
   };
 }
 
-const values = (m: MappingInput): unknown[] => [
-  m.principal.issuer,
-  'subject' in m.principal ? m.principal.subject : null,
-  'group' in m.principal ? m.principal.group : null,
-  m.database,
-  m.levels,
-  m.expiresAt ?? null,
-  m.description ?? null,
+const FIELDS = 'name, issuer, subject, group_name, claim_name, claim_value, database_name, selector, levels, not_before, expires_at, require_reason, description, owner';
+const PLACEHOLDERS = '$2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::text[], $11::timestamptz, $12::timestamptz, $13, $14, $15';
+
+/** issuer, subject, group_name, claim_name, claim_value: exactly one kind set besides the issuer. */
+export const principalColumns = (p: MappingPrincipal): unknown[] => [
+  p.issuer,
+  'subject' in p ? p.subject : null,
+  'group' in p ? p.group : null,
+  'claim' in p ? p.claim.name : null,
+  'claim' in p ? p.claim.value : null,
 ];
 
-/** Every mapping of one database (index prefix: database_name); the cache indexes them by principal. */
-export async function listDatabaseMappings(db: Queryable, databaseName: string): Promise<Mapping[]> {
-  const { rows } = await db.query<MappingRow>('SELECT * FROM mappings WHERE database_name = $1', [databaseName]);
+const values = (name: string, m: MappingInput): unknown[] => {
+  return [
+    name,
+    ...principalColumns(m.principal),
+    m.database ?? null,
+    m.selector ? JSON.stringify(m.selector) : null,
+    m.levels,
+    m.notBefore ?? null,
+    m.expiresAt ?? null,
+    m.requireReason ?? false,
+    m.description ?? null,
+    m.owner ?? null,
+  ];
+};
+
+/** Every mapping, for the in-memory access model. */
+export async function listAllMappings(db: Queryable): Promise<Mapping[]> {
+  const { rows } = await db.query<MappingRow>('SELECT * FROM mappings');
   return rows.map(toMapping);
 }
 
-export async function findMapping(db: Queryable, id: string, forUpdate = false): Promise<Mapping | undefined> {
-  const { rows } = await db.query<MappingRow>(`SELECT * FROM mappings WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+/** By id or by name; FOR UPDATE inside a change. */
+export async function findMapping(db: Queryable, ref: string, forUpdate = false): Promise<Mapping | undefined> {
+  const column = /^[0-9a-f]{8}-[0-9a-f]{4}-/.test(ref) ? 'id' : 'name';
+  const { rows } = await db.query<MappingRow>(`SELECT * FROM mappings WHERE ${column} = $1${column === 'id' ? '::uuid' : ''}${forUpdate ? ' FOR UPDATE' : ''}`, [ref]);
   return rows[0] && toMapping(rows[0]);
 }
 
 export async function listMappings(db: Queryable, f: MappingFilter): Promise<Mapping[]> {
+  // A database filter also finds the selector mappings whose labels that database carries.
   const { rows } = await db.query<MappingRow>(
     `SELECT * FROM mappings
-     WHERE ($1::text IS NULL OR database_name = $1) AND ($2::text IS NULL OR issuer = $2)
+     WHERE ($1::text IS NULL OR database_name = $1
+            OR (selector IS NOT NULL AND (SELECT labels FROM databases WHERE name = $1) @> selector))
+       AND ($2::text IS NULL OR issuer = $2)
        AND ($3::text IS NULL OR subject = $3) AND ($4::text IS NULL OR group_name = $4)
-     ORDER BY database_name, issuer, coalesce(subject, group_name), id`,
-    [f.database ?? null, f.issuer ?? null, f.subject ?? null, f.group ?? null],
+       AND ($5::text IS NULL OR owner = $5)
+     ORDER BY name`,
+    [f.database ?? null, f.issuer ?? null, f.subject ?? null, f.group ?? null, f.owner ?? null],
   );
   return rows.map(toMapping);
 }
 
-export async function insertMapping(db: Queryable, id: string, m: MappingInput, now: Date): Promise<Mapping> {
+/** Inserts; undefined when the name is taken. */
+export async function insertMapping(db: Queryable, id: string, name: string, m: MappingInput, now: Date): Promise<Mapping | undefined> {
   const { rows } = await db.query<MappingRow>(
-    `INSERT INTO mappings (id, issuer, subject, group_name, database_name, levels, expires_at, description, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6::text[], $7::timestamptz, $8, $9, $9) RETURNING *`,
-    [id, ...values(m), now],
+    `INSERT INTO mappings (id, ${FIELDS}, created_at, updated_at) VALUES ($1, ${PLACEHOLDERS}, $16, $16)
+     ON CONFLICT (name) DO NOTHING RETURNING *`,
+    [id, ...values(name, m), now],
   );
-  return toMapping(rows[0] as MappingRow);
+  return rows[0] && toMapping(rows[0]);
 }
 
-export async function updateMapping(db: Queryable, id: string, m: MappingInput, now: Date): Promise<Mapping | undefined> {
+/** Replaces every field; undefined when the new name belongs to another mapping. */
+export async function updateMapping(db: Queryable, id: string, name: string, m: MappingInput, now: Date): Promise<Mapping | undefined> {
   const { rows } = await db.query<MappingRow>(
-    `UPDATE mappings SET (issuer, subject, group_name, database_name, levels, expires_at, description, updated_at, version)
-       = ($2, $3, $4, $5, $6::text[], $7::timestamptz, $8, $9, version + 1)
-     WHERE id = $1 RETURNING *`,
-    [id, ...values(m), now],
+    `UPDATE mappings SET (${FIELDS}, updated_at, version) = (${PLACEHOLDERS}, $16, version + 1)
+     WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM mappings o WHERE o.name = $2 AND o.id <> $1) RETURNING *`,
+    [id, ...values(name, m), now],
   );
   return rows[0] && toMapping(rows[0]);
 }

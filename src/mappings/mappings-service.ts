@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { recordAdminChange } from '../audit/admin-changes.js';
 import type { Caller } from '../auth/caller.js';
-import { ACCESS_LEVELS } from '../databases/database-schema.js';
-import { findDatabase } from '../databases/databases-repo.js';
+import { checkVersion } from '../http/etag.js';
 import { AppError, type ProblemFieldError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
 import { transactionThen, type Queryable, type Store } from '../store/store.js';
+import { mappingProblems } from './mapping-checks.js';
 import type { Mapping, MappingFilter, MappingInput } from './mapping-schema.js';
 import { deleteMapping, findMapping, insertMapping, listMappings, updateMapping } from './mappings-repo.js';
 
@@ -18,69 +18,87 @@ export interface MappingsServiceDeps {
   onChange?: () => void;
 }
 
+/** Who changes, from where, when, and where errors point ("body." or an apply document's path). */
+export interface ChangeContext {
+  actor: Caller;
+  ctx: RequestContext;
+  at: Date;
+  field: string;
+}
+
 export type MappingsService = ReturnType<typeof createMappingsService>;
+
+export function validationError(errors: ProblemFieldError[]): AppError {
+  return new AppError('validation_failed', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
+}
+
+const generatedName = () => `mapping-${randomUUID().slice(0, 8)}`;
 
 export function createMappingsService({ store, now, issuers, onChange = () => undefined }: MappingsServiceDeps) {
   const change = transactionThen(store, onChange);
 
-  async function check(tx: Queryable, input: MappingInput, at: Date): Promise<void> {
-    const errors: ProblemFieldError[] = [];
-    if (!issuers.includes(input.principal.issuer)) {
-      errors.push({ field: 'body.principal.issuer', message: `is not a configured issuer (${issuers.join(', ')})` });
-    }
-    const database = await findDatabase(tx, input.database);
-    if (!database) {
-      errors.push({ field: 'body.database', message: `no database named "${input.database}" is registered` });
-    } else {
-      const undefinedLevels = input.levels.filter((l) => !database.levels[l]);
-      if (undefinedLevels.length) {
-        const defined = ACCESS_LEVELS.filter((l) => database.levels[l]).join(', ');
-        errors.push({ field: 'body.levels', message: `${undefinedLevels.join(', ')} not defined on ${input.database} (defined: ${defined})` });
-      }
-    }
-    if (input.expiresAt && Date.parse(input.expiresAt) <= at.getTime()) {
-      errors.push({ field: 'body.expiresAt', message: 'is in the past' });
-    }
-    if (errors.length) throw new AppError('validation_failed', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors });
+  async function check(tx: Queryable, input: MappingInput, c: ChangeContext, selfId?: string): Promise<void> {
+    const errors = await mappingProblems(input, { tx, issuers, at: c.at, field: c.field, ...(selfId ? { selfId } : {}) });
+    if (errors.length) throw validationError(errors);
   }
 
-  async function get(id: string): Promise<Mapping> {
-    const found = await findMapping(store, id);
-    if (!found) throw new AppError('not_found', `no mapping with id ${id}`);
+  async function existing(tx: Queryable, ref: string): Promise<Mapping> {
+    const found = await findMapping(tx, ref, true);
+    if (!found) throw new AppError('not_found', `no mapping with id or name ${ref}`);
     return found;
   }
 
+  const audit = (tx: Queryable, c: ChangeContext, eventType: string, before: Mapping | null, after: Mapping | null) => {
+    const m = (after ?? before) as Mapping;
+    return recordAdminChange(tx, c.actor, c.ctx, { eventType, ...(m.database ? { databaseName: m.database } : {}), target: m.id, before, after }, c.at);
+  };
+
+  /** The building blocks of a change, run inside the caller's transaction (REST or apply). */
+  const inTransaction = {
+    async create(tx: Queryable, c: ChangeContext, input: MappingInput): Promise<Mapping> {
+      await check(tx, input, c);
+      const name = input.name ?? generatedName();
+      const created = await insertMapping(tx, randomUUID(), name, input, c.at);
+      if (!created) throw new AppError('conflict', `a mapping named "${name}" already exists`);
+      await audit(tx, c, 'mapping.created', null, created);
+      return created;
+    },
+
+    async replace(tx: Queryable, c: ChangeContext, ref: string, input: MappingInput, ifVersion?: number): Promise<Mapping> {
+      const before = await existing(tx, ref);
+      checkVersion('mapping', before.name, before.version, ifVersion);
+      await check(tx, input, c, before.id);
+      const name = input.name ?? before.name;
+      const after = await updateMapping(tx, before.id, name, input, c.at);
+      if (!after) throw new AppError('conflict', `another mapping is already named "${name}"`);
+      await audit(tx, c, 'mapping.updated', before, after);
+      return after;
+    },
+
+    async remove(tx: Queryable, c: ChangeContext, ref: string, ifVersion?: number): Promise<Mapping> {
+      const before = await existing(tx, ref);
+      checkVersion('mapping', before.name, before.version, ifVersion);
+      await deleteMapping(tx, before.id);
+      await audit(tx, c, 'mapping.deleted', before, null);
+      return before;
+    },
+  };
+
+  const rest = (actor: Caller, ctx: RequestContext): ChangeContext => ({ actor, ctx, at: now(), field: 'body.' });
+
   return {
+    inTransaction,
     list: (filter: MappingFilter) => listMappings(store, filter),
-    get,
-
-    create: (actor: Caller, ctx: RequestContext, input: MappingInput): Promise<Mapping> =>
-      change(async (tx) => {
-        const at = now();
-        await check(tx, input, at);
-        const created = await insertMapping(tx, randomUUID(), input, at);
-        await recordAdminChange(tx, actor, ctx, { eventType: 'mapping.created', databaseName: input.database, target: created.id, before: null, after: created }, at);
-        return created;
-      }),
-
-    replace: (actor: Caller, ctx: RequestContext, id: string, input: MappingInput): Promise<Mapping> =>
-      change(async (tx) => {
-        const at = now();
-        const before = await findMapping(tx, id, true);
-        if (!before) throw new AppError('not_found', `no mapping with id ${id}`);
-        await check(tx, input, at);
-        const after = (await updateMapping(tx, id, input, at)) as Mapping;
-        await recordAdminChange(tx, actor, ctx, { eventType: 'mapping.updated', databaseName: input.database, target: id, before, after }, at);
-        return after;
-      }),
-
-    remove: (actor: Caller, ctx: RequestContext, id: string): Promise<void> =>
-      change(async (tx) => {
-        const at = now();
-        const before = await findMapping(tx, id, true);
-        if (!before) throw new AppError('not_found', `no mapping with id ${id}`);
-        await deleteMapping(tx, id);
-        await recordAdminChange(tx, actor, ctx, { eventType: 'mapping.deleted', databaseName: before.database, target: id, before, after: null }, at);
-      }),
+    async get(ref: string): Promise<Mapping> {
+      const found = await findMapping(store, ref);
+      if (!found) throw new AppError('not_found', `no mapping with id or name ${ref}`);
+      return found;
+    },
+    create: (actor: Caller, ctx: RequestContext, input: MappingInput) => change((tx) => inTransaction.create(tx, rest(actor, ctx), input)),
+    replace: (actor: Caller, ctx: RequestContext, ref: string, input: MappingInput, ifVersion: number) =>
+      change((tx) => inTransaction.replace(tx, rest(actor, ctx), ref, input, ifVersion)),
+    remove: async (actor: Caller, ctx: RequestContext, ref: string, ifVersion: number): Promise<void> => {
+      await change((tx) => inTransaction.remove(tx, rest(actor, ctx), ref, ifVersion));
+    },
   };
 }

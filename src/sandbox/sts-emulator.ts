@@ -10,7 +10,12 @@ export interface StsRole {
   arn: string;
   externalId?: string;
   maxSessionDurationSeconds?: number;
-  /** When true, AssumeRole with SourceIdentity is denied (trust policy lacks sts:SetSourceIdentity). */
+  /**
+   * false: the role's trust policy lacks sts:SetSourceIdentity, so AssumeRole with a SourceIdentity
+   * is denied as AWS denies it (AccessDenied naming sts:SetSourceIdentity). Default true.
+   */
+  allowSourceIdentity?: boolean;
+  /** The same as allowSourceIdentity: false (older name). */
   requireSourceIdentityPermission?: boolean;
 }
 export interface IssuedSession {
@@ -139,12 +144,13 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
     const tags = parseTags(params);
 
     const entry = roles.get(roleArn);
-    const denied = (): StsError => new StsError(403, 'AccessDenied',
-      `User: arn:aws:iam::${defaultAccount}:user/dab-broker is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    const denied = (action = 'sts:AssumeRole'): StsError => new StsError(403, 'AccessDenied',
+      `User: arn:aws:iam::${defaultAccount}:user/dab-broker is not authorized to perform: ${action} on resource: ${roleArn}`);
     if (!entry) throw denied();
     const { role, roleId } = entry;
     if (role.externalId !== undefined && externalId !== role.externalId) throw denied();
-    if (sourceIdentity !== undefined && role.requireSourceIdentityPermission) throw denied();
+    // AWS evaluates sts:SetSourceIdentity as its own action and names it when the trust policy lacks it.
+    if (sourceIdentity !== undefined && (role.allowSourceIdentity === false || role.requireSourceIdentityPermission)) throw denied('sts:SetSourceIdentity');
     if (duration > (role.maxSessionDurationSeconds ?? 3600)) {
       throw new StsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }

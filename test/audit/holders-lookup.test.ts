@@ -23,7 +23,7 @@ const admin = { authorization: `Bearer ${await h.adminToken()}` };
 const put = await h.app.inject({
   method: 'PUT',
   url: `/v1/mappings/${aliceMapping}`,
-  headers: admin,
+  headers: { ...admin, 'if-match': '"1"' },
   payload: { principal: { issuer: h.issuer.issuer, subject: 'alice' }, database: 'orders', levels: ['ro'], description: 'second' },
 });
 if (put.statusCode !== 200) throw new Error(put.body);
@@ -31,7 +31,7 @@ h.clock.offsetMs += 10 * 60_000;
 const bobGrant = await grant('bob', ['payments'], 'ro');
 const carolGrant = await grant('carol', ['payments'], 'rw');
 // bob's mapping goes away: his grant still names it, as recorded.
-if ((await h.app.inject({ method: 'DELETE', url: `/v1/mappings/${bobMapping}`, headers: admin })).statusCode !== 204) throw new Error('delete failed');
+if ((await h.app.inject({ method: 'DELETE', url: `/v1/mappings/${bobMapping}`, headers: { ...admin, 'if-match': '"1"' } })).statusCode !== 204) throw new Error('delete failed');
 
 const holdersAt = async (at: number, dbUser = 'orders_ro', database = 'orders') => {
   const res = await auditorGet(h, `/v1/audit/holders?${query({ database, dbUser, at: new Date(at).toISOString() })}`);

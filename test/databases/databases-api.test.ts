@@ -17,8 +17,11 @@ const billing = (name: string, extra: Record<string, unknown> = {}) => ({
 });
 const FINGERPRINT = /^hmac-sha256:[0-9a-f]{64}$/;
 
+/** PUT and DELETE send If-Match with the current ETag (read first), as a careful client does. */
 async function admin(h: Harness, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) {
-  const headers = { authorization: `Bearer ${await h.adminToken()}` };
+  const authorization = `Bearer ${await h.adminToken()}`;
+  const current = method === 'PUT' || method === 'DELETE' ? (await h.app.inject({ method: 'GET', url, headers: { authorization } })).headers.etag : undefined;
+  const headers = { authorization, 'if-match': String(current ?? '"1"') };
   return h.app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
 }
 
@@ -116,7 +119,7 @@ t.test('databases API', async (t) => {
     await h.map('app-billing', 'billing', ['ro']);
     const res = await admin(h, 'DELETE', '/v1/databases/billing');
     t.equal(res.statusCode, 409, res.body);
-    t.match(res.json(), { code: 'conflict', detail: /mappings/ });
+    t.match(res.json(), { code: 'conflict', detail: /named by mappings/ });
     t.equal((await h.auditRows("event_type = 'database.deleted' AND database_name = 'billing'")).length, 0);
     t.equal((await admin(h, 'GET', '/v1/databases/billing')).statusCode, 200, 'still registered');
   });
@@ -126,7 +129,7 @@ t.test('databases API', async (t) => {
     const { name: _n, version: _v, createdAt: _c, updatedAt: _u, ...input } = before;
     const res = await admin(h, 'PUT', '/v1/databases/billing', { ...input, levels: { rw: { dbUser: 'billing_rw_only' } } });
     t.equal(res.statusCode, 409, res.body);
-    t.match(res.json(), { code: 'conflict', detail: /still granted by mapping/ });
+    t.match(res.json(), { code: 'conflict', detail: /would no longer define/ });
     t.equal((await admin(h, 'GET', '/v1/databases/billing')).json().version, before.version, 'unchanged');
   });
 

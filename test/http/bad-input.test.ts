@@ -119,7 +119,7 @@ const mappingCases: Case[] = [
 ].map((c) => ({ method: 'POST', url: '/v1/mappings', as: 'admin', ...c }) as Case);
 
 const routeCases: Case[] = [
-  { name: 'mapping id not a uuid', method: 'GET', url: '/v1/mappings/not-a-uuid', as: 'admin', ...V },
+  { name: 'mapping ref neither an id nor a name', method: 'GET', url: '/v1/mappings/Not_A_Name', as: 'admin', ...V },
   { name: 'database name in path not a slug', method: 'GET', url: '/v1/databases/Not_A_Slug', as: 'admin', ...V },
   { name: 'unknown route', method: 'GET', url: '/v1/nope', as: 'caller', status: 404, code: 'not_found' },
   { name: 'wrong method on /v1/credentials', method: 'DELETE', url: '/v1/credentials', as: 'caller', status: [404, 405], code: ['not_found', 'method_not_allowed'] },

@@ -3,8 +3,8 @@ import { ADMIN_SUBJECT, startHarness, type Harness } from '../support/harness.js
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-async function admin(h: Harness, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) {
-  const headers = { authorization: `Bearer ${await h.adminToken()}` };
+async function admin(h: Harness, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, ifMatch?: string) {
+  const headers = { authorization: `Bearer ${await h.adminToken()}`, ...(ifMatch ? { 'if-match': ifMatch } : {}) };
   return h.app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
 }
 
@@ -54,7 +54,7 @@ t.test('mappings API', async (t) => {
     for (const [query, expected] of cases) {
       const res = await admin(h, 'GET', `/v1/mappings${query}`);
       t.equal(res.statusCode, 200, `${query}: ${res.body}`);
-      t.same(res.json().items.map((m: { id: string }) => m.id), expected.map((k) => ids[k]), `list${query || ' (all)'}`);
+      t.same(res.json().items.map((m: { id: string }) => m.id).sort(), expected.map((k) => ids[k]).sort(), `list${query || ' (all)'}`);
     }
     const bad = await admin(h, 'GET', '/v1/mappings?colour=blue');
     t.equal(bad.statusCode, 400, 'an unknown filter is refused');
@@ -71,15 +71,16 @@ t.test('mappings API', async (t) => {
 
   t.test('replace increments the version and audits before and after', async (t) => {
     const body = { principal: { issuer: iss, subject: 'app-orders' }, database: 'orders', levels: ['ro', 'monitor'] };
-    const res = await admin(h, 'PUT', `/v1/mappings/${ids.subject}`, body);
+    const res = await admin(h, 'PUT', `/v1/mappings/${ids.subject}`, body, '"1"');
     t.equal(res.statusCode, 200, res.body);
+    t.equal(res.headers.etag, '"2"');
     const after = res.json();
     t.match(after, { ...body, id: ids.subject, version: 2 });
     t.notOk('description' in after, 'PUT replaces: the omitted description is gone');
 
-    const unknown = await admin(h, 'PUT', '/v1/mappings/00000000-0000-4000-8000-000000000000', body);
+    const unknown = await admin(h, 'PUT', '/v1/mappings/00000000-0000-4000-8000-000000000000', body, '"1"');
     t.equal(unknown.statusCode, 404);
-    const refused = await admin(h, 'PUT', `/v1/mappings/${ids.subject}`, { ...body, database: 'nope' });
+    const refused = await admin(h, 'PUT', `/v1/mappings/${ids.subject}`, { ...body, database: 'nope' }, '"2"');
     t.equal(refused.statusCode, 400, 'a mapping to an unregistered database is refused');
 
     const rows = (await auditFor(h, ids.subject!)).filter((r) => r.event_type === 'mapping.updated');
@@ -100,10 +101,10 @@ t.test('mappings API', async (t) => {
     const outsider = await h.grant(await h.token('mallory', ['staff']), { database: 'payments', access: 'rw' });
     t.equal(outsider.statusCode, 403, 'a caller outside the group is denied');
 
-    const del = await admin(h, 'DELETE', `/v1/mappings/${ids.group}`);
+    const del = await admin(h, 'DELETE', `/v1/mappings/${ids.group}`, undefined, '"1"');
     t.equal(del.statusCode, 204);
     t.equal((await admin(h, 'GET', `/v1/mappings/${ids.group}`)).statusCode, 404, 'gone');
-    t.equal((await admin(h, 'DELETE', `/v1/mappings/${ids.group}`)).statusCode, 404, 'second delete');
+    t.equal((await admin(h, 'DELETE', `/v1/mappings/${ids.group}`, undefined, '"1"')).statusCode, 404, 'second delete');
 
     const denied = await h.grant(bearer, { database: 'payments', access: 'rw' });
     t.equal(denied.statusCode, 403);

@@ -80,6 +80,25 @@ t.test('ExternalId and SourceIdentity trust conditions', async (t) => {
   t.equal(emu.issuedSessions.length, 2);
 });
 
+t.test('a role whose trust policy lacks sts:SetSourceIdentity is refused the way AWS refuses it', async (t) => {
+  const emu = await startStsEmulator({ roles: [{ arn: ROLE, allowSourceIdentity: false }, { arn: EXT_ROLE, externalId: 'ext-123', allowSourceIdentity: false }] });
+  t.teardown(() => emu.close());
+  const sts = client(t, emu);
+  await t.rejects(assume(sts, { SourceIdentity: 'alice' }), {
+    name: 'AccessDenied',
+    message: `User: arn:aws:iam::123456789012:user/dab-broker is not authorized to perform: sts:SetSourceIdentity on resource: ${ROLE}`,
+    $metadata: { httpStatusCode: 403 },
+  });
+  t.ok(await assume(sts), 'without SourceIdentity the same role can be assumed');
+  // A wrong ExternalId is refused first, as sts:AssumeRole itself (no mention of SetSourceIdentity).
+  await t.rejects(assume(sts, { RoleArn: EXT_ROLE, ExternalId: 'ext-999', SourceIdentity: 'alice' }), { name: 'AccessDenied', message: /perform: sts:AssumeRole on/ });
+  await t.rejects(assume(sts, { RoleArn: EXT_ROLE, ExternalId: 'ext-123', SourceIdentity: 'alice' }), { name: 'AccessDenied', message: /perform: sts:SetSourceIdentity on/ });
+  emu.addRole({ arn: ROLE, allowSourceIdentity: true });
+  const ok = await assume(sts, { SourceIdentity: 'alice' });
+  t.equal(ok.SourceIdentity, 'alice', 'allowed once the trust policy has it');
+  t.equal(emu.issuedSessions.length, 2);
+});
+
 t.test('validation errors', async (t) => {
   const { emu, sts } = await setup(t);
   const bad: [string, Partial<AssumeRoleCommandInput>][] = [

@@ -1,0 +1,190 @@
+import type { Caller } from '../auth/caller.js';
+import type { CreateDatabaseBody, Database } from '../databases/database-schema.js';
+import { findDatabase, listDatabases } from '../databases/databases-repo.js';
+import { refuseOrphanedMappings, type DatabasesService } from '../databases/databases-service.js';
+import { AppError, type ProblemFieldError } from '../http/problem.js';
+import type { RequestContext } from '../http/request-context.js';
+import { loadAccessModel } from '../mappings/access-model-cache.js';
+import type { Mapping } from '../mappings/mapping-schema.js';
+import { findMapping, listAllMappings } from '../mappings/mappings-repo.js';
+import { validationError, type ChangeContext, type MappingsService } from '../mappings/mappings-service.js';
+import { transactionThen, type Queryable, type Store } from '../store/store.js';
+import { accessImpact } from './access-impact.js';
+import type { AccessDocument, ApplyRequest, ChangesRequest, MappingDeclaration, PlanResult } from './admin-schema.js';
+import { databaseDeclaration, mappingDeclaration, sameDeclaration } from './declarations.js';
+
+export interface AdminServiceDeps {
+  store: Store;
+  now: () => Date;
+  databases: DatabasesService;
+  mappings: MappingsService;
+  auditWindowDays: number;
+  onChange?: () => void;
+}
+
+type Change = PlanResult['changes'][number];
+interface Planned {
+  changes: Change[];
+  unchanged: number;
+  /** Databases whose levels may have changed: checked for orphaned mappings at the end. */
+  touchedDatabases: string[];
+}
+
+export type AdminService = ReturnType<typeof createAdminService>;
+
+/** Thrown to roll a dry-run back after it has been planned, checked and measured in full. */
+class DryRunRollback extends Error {}
+
+function duplicateNames(items: ReadonlyArray<{ name: string }>, field: string): ProblemFieldError[] {
+  const first = new Map<string, number>();
+  return items.flatMap((item, i) => {
+    const seen = first.get(item.name);
+    if (seen === undefined) {
+      first.set(item.name, i);
+      return [];
+    }
+    return [{ field: `${field}.${i}.name`, message: `"${item.name}" is declared twice (also at ${field.replace(/^body\./, '')}.${seen})` }];
+  });
+}
+
+/**
+ * Declarative and batched changes to databases and mappings: each request is one transaction
+ * (nothing half-applied), serialised against other admin batches, and reports what changed and
+ * who gains or loses access. A dry-run does all of it, then rolls back.
+ */
+export function createAdminService({ store, now, databases, mappings, auditWindowDays, onChange = () => undefined }: AdminServiceDeps) {
+  const commit = transactionThen(store, onChange);
+
+  async function run(dryRun: boolean, plan: (tx: Queryable, at: Date) => Promise<Planned>): Promise<PlanResult> {
+    let result: PlanResult | undefined;
+    const work = async (tx: Queryable) => {
+      // Admin batches take turns (the grant path never takes this lock).
+      await tx.query('SELECT version FROM access_model_version FOR UPDATE');
+      const before = await loadAccessModel(tx);
+      const at = now();
+      const planned = await plan(tx, at);
+      await refuseOrphanedMappings(tx, planned.touchedDatabases);
+      const after = planned.changes.length ? await loadAccessModel(tx) : before;
+      const impact = await accessImpact(tx, before, after, at, auditWindowDays);
+      result = { dryRun, changes: planned.changes, unchanged: planned.unchanged, impact };
+      if (dryRun) throw new DryRunRollback();
+    };
+    try {
+      await (dryRun ? store.transaction(work) : commit(work));
+    } catch (err) {
+      if (!(err instanceof DryRunRollback)) throw err;
+    }
+    return result as PlanResult;
+  }
+
+  /** Makes one declared database or mapping so; returns what it did. */
+  async function put(tx: Queryable, c: ChangeContext, decl: { database: CreateDatabaseBody } | { mapping: MappingDeclaration }, lookup: Lookup, ifVersion?: number): Promise<Change | undefined> {
+    if ('database' in decl) {
+      const d = decl.database;
+      const existing = await lookup.database(d.name);
+      if (!existing) return (await databases.inTransaction.create(tx, c, d)) && { kind: 'database', name: d.name, action: 'create' };
+      if (ifVersion === undefined && sameDeclaration(databaseDeclaration(existing), d)) return undefined;
+      const { name: _name, ...input } = d;
+      await databases.inTransaction.replace(tx, c, d.name, input, ifVersion);
+      return { kind: 'database', name: d.name, action: 'update' };
+    }
+    const m = decl.mapping;
+    const existing = await lookup.mapping(m.name);
+    if (!existing) return (await mappings.inTransaction.create(tx, c, m)) && { kind: 'mapping', name: m.name, action: 'create' };
+    if (ifVersion === undefined && sameDeclaration(mappingDeclaration(existing), m)) return undefined;
+    await mappings.inTransaction.replace(tx, c, existing.id, m, ifVersion);
+    return { kind: 'mapping', name: m.name, action: 'update' };
+  }
+
+  interface Lookup {
+    database(name: string): Promise<Database | undefined>;
+    mapping(name: string): Promise<Mapping | undefined>;
+  }
+  interface Current {
+    databases: Map<string, Database>;
+    mappings: Map<string, Mapping>;
+  }
+  async function current(tx: Queryable): Promise<Current> {
+    const [dbs, maps] = await Promise.all([listDatabases(tx), listAllMappings(tx)]);
+    return { databases: new Map(dbs.map((d) => [d.name, d])), mappings: new Map(maps.map((m) => [m.name, m])) };
+  }
+  // Apply reads everything once (each declaration touches only its own name); a batch reads as it goes.
+  const snapshotLookup = (now: Current): Lookup => ({ database: async (n) => now.databases.get(n), mapping: async (n) => now.mappings.get(n) });
+  const liveLookup = (tx: Queryable): Lookup => ({ database: (n) => findDatabase(tx, n), mapping: (n) => findMapping(tx, n) });
+
+  const context = (actor: Caller, ctx: RequestContext, at: Date, field: string): ChangeContext => ({ actor, ctx, at, field });
+
+  return {
+    /** Makes the store hold exactly what the document declares (and, with prune, nothing else). */
+    apply(actor: Caller, ctx: RequestContext, req: ApplyRequest): Promise<PlanResult> {
+      const declaredDatabases = req.document.databases ?? [];
+      const declaredMappings = req.document.mappings ?? [];
+      const duplicates = [...duplicateNames(declaredDatabases, 'body.document.databases'), ...duplicateNames(declaredMappings, 'body.document.mappings')];
+      if (duplicates.length) throw validationError(duplicates);
+
+      return run(req.dryRun ?? false, async (tx, at) => {
+        const now = await current(tx);
+        const changes: Change[] = [];
+        const record = (change: Change | undefined) => change && changes.push(change);
+        const c = (field: string) => context(actor, ctx, at, field);
+        // Order: pruned mappings go first (so a renamed mapping never overlaps its old self), then
+        // databases (so mappings can use new levels and labels), then mappings, then pruned databases.
+        const keepMappings = new Set(declaredMappings.map((m) => m.name));
+        const keepDatabases = new Set(declaredDatabases.map((d) => d.name));
+        if (req.prune) {
+          for (const m of now.mappings.values()) {
+            if (!keepMappings.has(m.name)) record((await mappings.inTransaction.remove(tx, c('body.prune'), m.id)) && { kind: 'mapping', name: m.name, action: 'delete' });
+          }
+        }
+        const lookup = snapshotLookup(now);
+        for (const [i, d] of declaredDatabases.entries()) record(await put(tx, c(`body.document.databases.${i}.`), { database: d }, lookup));
+        for (const [i, m] of declaredMappings.entries()) record(await put(tx, c(`body.document.mappings.${i}.`), { mapping: m }, lookup));
+        if (req.prune) {
+          for (const d of now.databases.values()) {
+            if (!keepDatabases.has(d.name)) record((await databases.inTransaction.remove(tx, c('body.prune'), d.name)) && { kind: 'database', name: d.name, action: 'delete' });
+          }
+        }
+        const unchanged = declaredDatabases.length + declaredMappings.length - changes.filter((ch) => ch.action !== 'delete').length;
+        return { changes, unchanged, touchedDatabases: declaredDatabases.map((d) => d.name) };
+      });
+    },
+
+    /** Runs put/delete operations in order, in one transaction. */
+    changes(actor: Caller, ctx: RequestContext, req: ChangesRequest): Promise<PlanResult> {
+      return run(req.dryRun ?? false, async (tx, at) => {
+        const changes: Change[] = [];
+        let unchanged = 0;
+        const touched: string[] = [];
+        const lookup = liveLookup(tx);
+        for (const [i, op] of req.operations.entries()) {
+          const field = `body.operations.${i}.${'database' in op ? 'database' : 'mapping'}.`;
+          const c = context(actor, ctx, at, field);
+          if (op.action === 'put') {
+            const change = await put(tx, c, 'database' in op ? { database: op.database } : { mapping: op.mapping }, lookup, op.ifVersion);
+            if (change) changes.push(change);
+            else unchanged++;
+            if ('database' in op) touched.push(op.database.name);
+          } else if ('database' in op) {
+            await databases.inTransaction.remove(tx, c, op.database, op.ifVersion);
+            changes.push({ kind: 'database', name: op.database, action: 'delete' });
+          } else {
+            const existing = await lookup.mapping(op.mapping);
+            if (!existing) throw new AppError('not_found', `no mapping named "${op.mapping}" (operations.${i})`);
+            await mappings.inTransaction.remove(tx, c, existing.id, op.ifVersion);
+            changes.push({ kind: 'mapping', name: op.mapping, action: 'delete' });
+          }
+        }
+        return { changes, unchanged, touchedDatabases: touched };
+      });
+    },
+
+    /** Today's state in the format apply reads. */
+    async export(): Promise<AccessDocument> {
+      const now = await current(store);
+      return {
+        databases: [...now.databases.values()].map(databaseDeclaration).sort((a, b) => a.name.localeCompare(b.name)),
+        mappings: [...now.mappings.values()].map(mappingDeclaration).sort((a, b) => a.name.localeCompare(b.name)),
+      };
+    },
+  };
+}

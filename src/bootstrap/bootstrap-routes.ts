@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { callerOf } from '../auth/auth-hooks.js';
+import type { AssumeRole } from '../aws/sts-client.js';
+import type { SignToken } from '../aws/token-signer.js';
+import type { Config } from '../config/config-schema.js';
+import { DatabaseName, type Database } from '../databases/database-schema.js';
+import { findDatabase } from '../databases/databases-repo.js';
+import { AppError } from '../http/problem.js';
+import { requestContext } from '../http/request-context.js';
+import { errorResponses } from '../http/route-helpers.js';
+import type { Store } from '../store/store.js';
+import { bootstrapArtifacts } from './bootstrap-artifacts.js';
+import { BootstrapQuery, BootstrapResponse, CheckBody, CheckResponse } from './bootstrap-schema.js';
+import type { LoginProbe } from './login-probe.js';
+import { createPreflightCheck } from './preflight-check.js';
+import { identifierProblem } from './sql-quote.js';
+
+export interface BootstrapRoutesOptions {
+  store: Store;
+  /** STS AssumeRole, uncached: a preflight check must really call STS for each level's role. */
+  assumeRole: AssumeRole;
+  signToken: SignToken;
+  config: Config;
+  now: () => Date;
+  /** How the check logs in (default: pg over TLS); tests may swap it. */
+  loginProbe?: LoginProbe;
+  /** Connect and query timeout of the check's login (default 5 s). */
+  loginTimeoutMs?: number;
+}
+
+const tags = ['databases'];
+const security = [{ bearer: [] }];
+
+function schemasOf(query: BootstrapQuery): string[] {
+  const given = query.schema === undefined ? ['public'] : Array.isArray(query.schema) ? query.schema : [query.schema];
+  const errors = given.flatMap((name, i) => {
+    const problem = identifierProblem(name);
+    return problem ? [{ field: `querystring.schema${Array.isArray(query.schema) ? `.${i}` : ''}`, message: problem }] : [];
+  });
+  if (errors.length) throw new AppError('validation_failed', `querystring.schema ${errors[0]!.message}`, { errors });
+  return [...new Set(given)];
+}
+
+/** DBA (admin tier): artifacts to prepare a registered database, and a preflight check of it. */
+export const bootstrapRoutes: FastifyPluginAsyncTypebox<BootstrapRoutesOptions> = async (app, opts) => {
+  const check = createPreflightCheck({
+    store: opts.store,
+    assumeRole: opts.assumeRole,
+    signToken: opts.signToken,
+    config: opts.config,
+    now: opts.now,
+    ...(opts.loginProbe ? { loginProbe: opts.loginProbe } : {}),
+    ...(opts.loginTimeoutMs ? { loginTimeoutMs: opts.loginTimeoutMs } : {}),
+  });
+
+  async function registered(name: string): Promise<Database> {
+    const db = await findDatabase(opts.store, name);
+    if (!db) throw new AppError('not_found', `no database named "${name}"`);
+    return db;
+  }
+
+  app.get('/v1/databases/:name/bootstrap', {
+    schema: {
+      operationId: 'getDatabaseBootstrap',
+      tags,
+      security,
+      summary: "What a DBA needs to prepare a database: idempotent SQL (group roles, login users, rds_iam) and each target role's trust and permission policies",
+      params: DatabaseName,
+      querystring: BootstrapQuery,
+      response: { 200: BootstrapResponse, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    const schemas = schemasOf(request.query);
+    const db = await registered(request.params.name);
+    return bootstrapArtifacts(db, schemas, { brokerRoleArn: opts.config.sts.brokerRoleArn, setSourceIdentity: opts.config.sts.setSourceIdentity });
+  });
+
+  app.post('/v1/databases/:name/check', {
+    schema: {
+      operationId: 'checkDatabase',
+      tags,
+      security,
+      summary: 'Preflight check: per level, AssumeRole (as a grant would), mint a token and log in with it; 200 with each step\'s outcome, audited',
+      params: DatabaseName,
+      body: CheckBody,
+      response: { 200: CheckResponse, ...errorResponses(400, 401, 403, 404, 503) },
+    },
+    // Every field is optional, so an empty POST is a check with the defaults rather than a 400.
+    preValidation: async (request) => {
+      if (request.body === undefined) request.body = {};
+    },
+  }, async (request) => {
+    const db = await registered(request.params.name);
+    return check.run(db, callerOf(request), requestContext(request), { login: request.body.login !== false });
+  });
+};
