@@ -1,12 +1,13 @@
 import type { Caller } from '../auth/caller.js';
 import type { CreateDatabaseBody, Database } from '../databases/database-schema.js';
-import { findDatabase, listDatabases } from '../databases/databases-repo.js';
+import { findDatabase } from '../databases/databases-repo.js';
 import { refuseOrphanedMappings, type DatabasesService } from '../databases/databases-service.js';
 import { AppError, type ProblemFieldError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
 import { loadAccessModel } from '../mappings/access-model-cache.js';
+import type { AccessModel } from '../mappings/access-model.js';
 import type { Mapping } from '../mappings/mapping-schema.js';
-import { findMapping, listAllMappings } from '../mappings/mappings-repo.js';
+import { findMapping } from '../mappings/mappings-repo.js';
 import { validationError, type ChangeContext, type MappingsService } from '../mappings/mappings-service.js';
 import { transactionThen, type Queryable, type Store } from '../store/store.js';
 import { accessImpact } from './access-impact.js';
@@ -55,14 +56,14 @@ function duplicateNames(items: ReadonlyArray<{ name: string }>, field: string): 
 export function createAdminService({ store, now, databases, mappings, auditWindowDays, onChange = () => undefined }: AdminServiceDeps) {
   const commit = transactionThen(store, onChange);
 
-  async function run(dryRun: boolean, plan: (tx: Queryable, at: Date) => Promise<Planned>): Promise<PlanResult> {
+  async function run(dryRun: boolean, plan: (tx: Queryable, at: Date, before: AccessModel) => Promise<Planned>): Promise<PlanResult> {
     let result: PlanResult | undefined;
     const work = async (tx: Queryable) => {
       // Admin batches take turns (the grant path never takes this lock).
       await tx.query('SELECT version FROM access_model_version FOR UPDATE');
       const before = await loadAccessModel(tx);
       const at = now();
-      const planned = await plan(tx, at);
+      const planned = await plan(tx, at, before);
       await refuseOrphanedMappings(tx, planned.touchedDatabases);
       const after = planned.changes.length ? await loadAccessModel(tx) : before;
       const impact = await accessImpact(tx, before, after, at, auditWindowDays);
@@ -104,10 +105,8 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
     databases: Map<string, Database>;
     mappings: Map<string, Mapping>;
   }
-  async function current(tx: Queryable): Promise<Current> {
-    const [dbs, maps] = await Promise.all([listDatabases(tx), listAllMappings(tx)]);
-    return { databases: new Map(dbs.map((d) => [d.name, d])), mappings: new Map(maps.map((m) => [m.name, m])) };
-  }
+  // The model the change starts from, by name: read once per change, not again for planning.
+  const byName = (model: AccessModel): Current => ({ databases: new Map(model.databases), mappings: new Map(model.mappings.map((m) => [m.name, m])) });
   // Apply reads everything once (each declaration touches only its own name); a batch reads as it goes.
   const snapshotLookup = (now: Current): Lookup => ({ database: async (n) => now.databases.get(n), mapping: async (n) => now.mappings.get(n) });
   const liveLookup = (tx: Queryable): Lookup => ({ database: (n) => findDatabase(tx, n), mapping: (n) => findMapping(tx, n) });
@@ -122,8 +121,8 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
       const duplicates = [...duplicateNames(declaredDatabases, 'body.document.databases'), ...duplicateNames(declaredMappings, 'body.document.mappings')];
       if (duplicates.length) throw validationError(duplicates);
 
-      return run(req.dryRun ?? false, async (tx, at) => {
-        const now = await current(tx);
+      return run(req.dryRun ?? false, async (tx, at, before) => {
+        const now = byName(before);
         const changes: Change[] = [];
         const record = (change: Change | undefined) => change && changes.push(change);
         const c = (field: string) => context(actor, ctx, at, field);
@@ -180,7 +179,7 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
 
     /** Today's state in the format apply reads. */
     async export(): Promise<AccessDocument> {
-      const now = await current(store);
+      const now = byName(await loadAccessModel(store));
       return {
         databases: [...now.databases.values()].map(databaseDeclaration).sort((a, b) => a.name.localeCompare(b.name)),
         mappings: [...now.mappings.values()].map(mappingDeclaration).sort((a, b) => a.name.localeCompare(b.name)),

@@ -1,32 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callerOf } from '../auth/auth-hooks.js';
-import type { AssumeRole } from '../aws/sts-client.js';
-import type { SignToken } from '../aws/token-signer.js';
-import type { Config } from '../config/config-schema.js';
 import { DatabaseName, type Database } from '../databases/database-schema.js';
 import { findDatabase } from '../databases/databases-repo.js';
 import { AppError } from '../http/problem.js';
 import { requestContext } from '../http/request-context.js';
 import { errorResponses } from '../http/route-helpers.js';
-import type { Store } from '../store/store.js';
 import { bootstrapArtifacts } from './bootstrap-artifacts.js';
 import { BootstrapQuery, BootstrapResponse, CheckBody, CheckResponse } from './bootstrap-schema.js';
-import type { LoginProbe } from './login-probe.js';
-import { createPreflightCheck } from './preflight-check.js';
+import { createPreflightCheck, type PreflightDeps } from './preflight-check.js';
 import { identifierProblem } from './sql-quote.js';
 
-export interface BootstrapRoutesOptions {
-  store: Store;
-  /** STS AssumeRole, uncached: a preflight check must really call STS for each level's role. */
-  assumeRole: AssumeRole;
-  signToken: SignToken;
-  config: Config;
-  now: () => Date;
-  /** How the check logs in (default: pg over TLS); tests may swap it. */
-  loginProbe?: LoginProbe;
-  /** Connect and query timeout of the check's login (default 5 s). */
-  loginTimeoutMs?: number;
-}
+/** The check's dependencies are all the routes need (store, uncached AssumeRole, signer, config, clock, login probe). */
+export type BootstrapRoutesOptions = PreflightDeps;
 
 const tags = ['databases'];
 const security = [{ bearer: [] }];

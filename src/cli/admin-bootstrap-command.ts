@@ -1,15 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { callDab, DabProblemError, DabUnreachableError } from '../client/dab-client.js';
+import { ADMIN_OPTIONS, adminCall, connectionFrom, connectionHelp, explainFailure } from './admin-client.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
-import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
 
-const CONNECTION_HELP = `      --url URL            dab's base URL (env DAB_URL)
-      --token JWT          a DBA's (admin) bearer token (env DAB_TOKEN)
-      --token-command CMD  a command that prints one (env DAB_TOKEN_COMMAND)
-      --timeout SECONDS    give up after this long (default 60)
-  -h, --help               this help`;
+const CONNECTION_HELP = connectionHelp();
 
 export const ADMIN_BOOTSTRAP_HELP = `Usage: dab admin bootstrap DATABASE [--schema S]... [--out DIR] [options]
 
@@ -55,8 +50,6 @@ interface CheckAnswer {
   levels: Array<{ level: string; dbUser: string; roleArn: string; steps: Array<{ step: string; status: string; message: string }> }>;
 }
 
-const CONNECTION = { ...CONNECTION_OPTIONS, timeout: { type: 'string', default: '60' } } as const;
-
 function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
   let parsed;
   try {
@@ -68,36 +61,14 @@ function parse<T extends ParseArgsConfig['options']>(args: string[], options: T)
   return { database: parsed.positionals[0] as string, values: parsed.values as Record<string, string | boolean | string[] | undefined> };
 }
 
+/** One admin call with the same connection flags and failure messages as every `dab admin` command. */
 async function call<T>(values: Record<string, unknown>, io: CliIo, method: 'GET' | 'POST', path: string, what: string, body?: unknown): Promise<T> {
-  const timeout = Number(values.timeout ?? '60');
-  if (!(timeout > 0)) throw usage('--timeout must be a positive number of seconds');
-  const url = dabUrl(values.url as string | undefined, io);
+  const conn = connectionFrom(values as Parameters<typeof connectionFrom>[0], io);
   try {
-    return await callDab<T>({
-      url,
-      path,
-      method,
-      bearer: () => bearerToken(values.token as string | undefined, values['token-command'] as string | undefined, io),
-      ...(body === undefined ? {} : { body }),
-      timeoutMs: timeout * 1000,
-    });
+    return await adminCall<T>(conn, method, path, body);
   } catch (err) {
-    throw explain(err, what);
+    throw explainFailure(err, conn, { what });
   }
-}
-
-function explain(err: unknown, what: string): Error {
-  if (err instanceof CliError) return err;
-  if (err instanceof DabUnreachableError) return new CliError(`${err.message}: is dab running there? Check --url / DAB_URL`, EXIT.unreachable);
-  if (!(err instanceof DabProblemError)) return new CliError((err as Error).message, EXIT.failure);
-  const ref = err.requestId ? ` (request ${err.requestId})` : '';
-  const detail = err.detail ? `: ${err.detail}` : '';
-  if (err.status === 401) return new CliError(`dab rejected your token${detail}: get a fresh one (DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
-  if (err.status === 403) return new CliError(`dab refused to ${what}: it needs a DBA's (admin) token${ref}`, EXIT.denied);
-  if (err.status === 404) return new CliError(`cannot ${what}${detail}${ref}`, EXIT.failure);
-  if (err.status === 400) return new CliError(`cannot ${what}: ${err.code}${detail}${ref}`, EXIT.usage);
-  if (err.status >= 500) return new CliError(`dab could not ${what} (${err.code}${detail})${err.retryAfterSeconds ? `; retry in ${err.retryAfterSeconds} s` : ''}${ref}`, EXIT.unavailable);
-  return new CliError(`dab refused to ${what} (${err.status} ${err.code}${detail})${ref}`, EXIT.failure);
 }
 
 /** File names for each role's policies: the role name, or account-name when two roles share a name. */
@@ -109,7 +80,7 @@ function roleFileNames(roles: BootstrapAnswer['roles']): string[] {
 
 /** `dab admin bootstrap DATABASE [--schema S]... [--out DIR]`. */
 export async function adminBootstrapCommand(args: string[], io: CliIo): Promise<void> {
-  const { database, values } = parse(args, { schema: { type: 'string', multiple: true }, out: { type: 'string' }, ...CONNECTION });
+  const { database, values } = parse(args, { schema: { type: 'string', multiple: true }, out: { type: 'string' }, ...ADMIN_OPTIONS });
   const schemas = (values.schema as string[] | undefined) ?? [];
   const query = schemas.map((s) => `schema=${encodeURIComponent(s)}`).join('&');
   const answer = await call<BootstrapAnswer>(values, io, 'GET', `/v1/databases/${encodeURIComponent(database)}/bootstrap${query ? `?${query}` : ''}`, `read the bootstrap of database "${database}"`);
@@ -142,7 +113,7 @@ export async function adminBootstrapCommand(args: string[], io: CliIo): Promise<
 
 /** `dab admin check DATABASE [--no-login]`. */
 export async function adminCheckCommand(args: string[], io: CliIo): Promise<void> {
-  const { database, values } = parse(args, { 'no-login': { type: 'boolean' }, ...CONNECTION });
+  const { database, values } = parse(args, { 'no-login': { type: 'boolean' }, ...ADMIN_OPTIONS });
   const answer = await call<CheckAnswer>(values, io, 'POST', `/v1/databases/${encodeURIComponent(database)}/check`, `check database "${database}"`, { login: values['no-login'] !== true });
 
   const steps = answer.levels.flatMap((l) => l.steps.map((s) => ({ level: l.level, ...s })));
