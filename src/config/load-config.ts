@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './config-schema.js';
+import { TOKEN_LIFETIME_SECONDS } from '../aws/session-cache.js';
 
 /** Start-up stops with this: the message names the setting and never carries a stack. */
 export class ConfigError extends Error {
@@ -48,6 +49,7 @@ export function parseConfig(input: unknown): Config {
   const config = tree as Config;
   fingerprintKeyBytes(config.audit.fingerprintKey);
   checkIssuers(config);
+  checkSessionReuse(config.sts);
   if (config.audit.checkpointFile && !config.audit.checkpointKeyFile) {
     throw new ConfigError('config audit.checkpointFile (DAB_AUDIT_CHECKPOINT_FILE): needs audit.checkpointKeyFile too, or there is nothing to write');
   }
@@ -64,6 +66,20 @@ export function fingerprintKeyBytes(value: string): Buffer {
     throw new ConfigError('config audit.fingerprintKey (DAB_AUDIT_FINGERPRINT_KEY): must be at least 32 bytes, hex or base64');
   }
   return bytes;
+}
+
+// A cached session is replaced once less than a token's life plus the margin remains; a session
+// that starts out under that line would be re-assumed on every grant, and STS would throttle dab.
+const MIN_SESSION_REUSE_SECONDS = 300;
+
+function checkSessionReuse(sts: Config['sts']): void {
+  const reusable = sts.sessionDurationSeconds - TOKEN_LIFETIME_SECONDS - sts.refreshMarginSeconds;
+  if (reusable < MIN_SESSION_REUSE_SECONDS) {
+    throw new ConfigError(
+      `config sts.refreshMarginSeconds: with sts.sessionDurationSeconds ${sts.sessionDurationSeconds}, a session could be reused for only ${reusable} s ` +
+        `(duration - 900 s token life - margin); at least ${MIN_SESSION_REUSE_SECONDS} s is needed: lower the margin or raise the duration`,
+    );
+  }
 }
 
 function checkIssuers(config: Config): void {
