@@ -7,7 +7,7 @@ import { requireTier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
-import { signRdsToken, type SignToken } from './aws/token-signer.js';
+import { reuseWithinSigningSecond, signRdsToken, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { auditQueryRoutes } from './audit/audit-query-routes.js';
 import { createAuditQueryService } from './audit/audit-query-service.js';
@@ -112,7 +112,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     maxEntries: config.sts.maxCachedSessions,
   });
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
-  const grants = createGrantService({ store: deps.store, access, sessions, signToken: deps.signToken ?? signRdsToken, fingerprint, now, metrics, auditors: config.auth.auditors });
+  const signToken = reuseWithinSigningSecond(deps.signToken ?? signRdsToken, (source) => metrics.rdsTokens.inc({ source }));
+  const grants = createGrantService({ store: deps.store, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });

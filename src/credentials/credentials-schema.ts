@@ -20,7 +20,7 @@ export const Grant = Type.Object(
     port: Type.Integer(),
     dbname: Type.String(),
     region: Type.String(),
-    expiresAt: Type.String({ format: 'date-time', description: 'min(issue time + 900 s, STS session expiry)' }),
+    expiresAt: Type.String({ format: 'date-time', description: 'min(signing second (the token\'s X-Amz-Date) + 900 s, STS session expiry); may be a second early, never late' }),
     sslmode: Type.Enum(['require', 'verify-ca', 'verify-full'], { description: 'RDS requires TLS for IAM logins' }),
   },
   { $id: 'Grant', additionalProperties: false },

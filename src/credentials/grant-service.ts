@@ -31,6 +31,47 @@ const DENIED = 'access to this database at this access level is not granted to y
 
 export type GrantService = ReturnType<typeof createGrantService>;
 
+/** How one request ended, beyond what the request itself says. */
+interface Outcome {
+  outcome: 'issued' | 'denied' | 'failed';
+  reason: string;
+  rule: string | null;
+  dbUser?: string;
+  roleArn?: string;
+  session?: RoleSession;
+  tokenFingerprint?: string;
+  expiresAt?: Date;
+}
+
+/**
+ * The audit row of one credentials request. One literal with every column, on purpose: built with
+ * object spreads it cost more than the rest of the grant's own code (V8 adds the properties one by one).
+ */
+function credentialEvent(grantId: string, caller: Caller, body: CredentialsRequest, ctx: RequestContext, occurredAt: Date, o: Outcome): AuditEvent {
+  return {
+    eventId: grantId,
+    occurredAt,
+    eventType: `credential.${o.outcome}`,
+    outcome: o.outcome,
+    reason: o.reason,
+    rule: o.rule,
+    requestId: ctx.requestId,
+    actor: caller,
+    sourceIp: ctx.sourceIp,
+    userAgent: ctx.userAgent,
+    databaseName: body.database,
+    accessLevel: body.access,
+    dbUser: o.dbUser ?? null,
+    roleArn: o.roleArn ?? null,
+    sessionName: o.session?.roleSessionName ?? null,
+    sourceIdentity: o.session?.sourceIdentity ?? null,
+    accessKeyId: o.session?.accessKeyId ?? null,
+    tokenFingerprint: o.tokenFingerprint ?? null,
+    expiresAt: o.expiresAt ?? null,
+    callerReason: body.reason ?? null,
+  };
+}
+
 /**
  * The grant path: decide, assume the role (cached), mint, audit, answer — in that order.
  * Every outcome writes exactly one audit row, and a token is returned only after its row committed.
@@ -58,27 +99,20 @@ export function createGrantService({ store, access, sessions, signToken, fingerp
     async grant(caller: Caller, body: CredentialsRequest, ctx: RequestContext): Promise<Grant> {
       const grantId = randomUUID();
       const level = body.access as AccessLevel;
-      const base = {
-        eventId: grantId,
-        requestId: ctx.requestId,
-        actor: caller,
-        sourceIp: ctx.sourceIp,
-        userAgent: ctx.userAgent,
-        databaseName: body.database,
-        accessLevel: level,
-        callerReason: body.reason ?? null,
-      };
 
-      /** Every refusal: audited (with the reason and the rule that decided), counted, then answered. */
-      const refuse = async (reason: string, rule: string | null, error: AppError): Promise<never> => {
-        await audit({ ...base, occurredAt: now(), eventType: 'credential.denied', outcome: 'denied', reason, rule });
-        metrics.grants.inc({ outcome: 'denied', level, reason });
+      /** Every outcome but a grant (a refusal, or a fault after the decision): audited, counted, then answered. */
+      const noGrant = async (o: Outcome & { outcome: 'denied' | 'failed' }, error: AppError): Promise<never> => {
+        await audit(credentialEvent(grantId, caller, body, ctx, now(), o));
+        metrics.grants.inc({ outcome: o.outcome, level, reason: o.reason });
         throw error;
       };
 
       if (auditors.some((rule) => matchesPrincipal(caller, rule))) {
         // Whatever mappings say: whoever audits grants must not be able to take them.
-        await refuse('auditor_cannot_mint', 'auth.auditors', new AppError('forbidden', 'auditors cannot get database credentials; use an identity that is not an auditor'));
+        await noGrant(
+          { outcome: 'denied', reason: 'auditor_cannot_mint', rule: 'auth.auditors' },
+          new AppError('forbidden', 'auditors cannot get database credentials; use an identity that is not an auditor'),
+        );
       }
 
       const model = await access.current();
@@ -88,42 +122,41 @@ export function createGrantService({ store, access, sessions, signToken, fingerp
         const error = decision.reason === 'reason_required'
           ? new AppError('reason_required', 'this access requires a reason: send "reason" with the request (it is audited)')
           : new AppError('access_denied', DENIED);
-        return refuse(decision.reason, decision.rule, error);
+        return noGrant({ outcome: 'denied', reason: decision.reason, rule: decision.rule }, error);
       }
       const db = model.databases.get(body.database) as Database;
-      const target = { ...base, rule: decision.rule, dbUser: decision.dbUser, roleArn: decision.roleArn };
+      const { rule, dbUser, roleArn } = decision;
+      const fail = (reason: string, error: AppError) => noGrant({ outcome: 'failed', reason, rule, dbUser, roleArn }, error);
 
       let session: RoleSession;
       try {
-        session = await assume(db, decision.roleArn, caller);
+        session = await assume(db, roleArn, caller);
       } catch (err) {
-        const { error, reason } = classifyStsError(err, decision.roleArn);
-        await audit({ ...target, occurredAt: now(), eventType: 'credential.failed', outcome: 'failed', reason });
-        metrics.grants.inc({ outcome: 'failed', level, reason });
-        throw error;
+        const { error, reason } = classifyStsError(err, roleArn);
+        return fail(reason, error);
       }
 
-      const token = await signToken({ host: db.host, port: db.port, user: decision.dbUser, region: db.region, credentials: session });
+      // The token's X-Amz-Date is the whole second the signer reads from the clock, and RDS counts
+      // its 900 s from there. Reading our clock just before signing gives that second, or the one
+      // before if a boundary falls in between: expiresAt may be a second early, never late.
       const issuedAt = now();
+      let token: string;
+      try {
+        token = await signToken({ host: db.host, port: db.port, user: dbUser, region: db.region, credentials: session });
+      } catch {
+        // Signing is offline; failing here is a bug of ours, not the caller's — but still on the record.
+        return fail('sign_failed', new AppError('internal'));
+      }
+      const signedAt = Math.floor(issuedAt.getTime() / 1000) * 1000;
       // A token cannot outlive the credentials that signed it.
-      const expiresAt = new Date(Math.min(issuedAt.getTime() + TOKEN_LIFETIME_SECONDS * 1000, session.expiration.getTime()));
-      await audit({
-        ...target,
-        occurredAt: issuedAt,
-        eventType: 'credential.issued',
-        outcome: 'issued',
-        reason: 'mapping_allows',
-        sessionName: session.roleSessionName,
-        sourceIdentity: session.sourceIdentity ?? null,
-        accessKeyId: session.accessKeyId,
-        tokenFingerprint: fingerprint(token),
-        expiresAt,
-      });
+      const expiresAt = new Date(Math.min(signedAt + TOKEN_LIFETIME_SECONDS * 1000, session.expiration.getTime()));
+      const tokenFingerprint = fingerprint(token);
+      await audit(credentialEvent(grantId, caller, body, ctx, issuedAt, { outcome: 'issued', reason: 'mapping_allows', rule, dbUser, roleArn, session, tokenFingerprint, expiresAt }));
       metrics.grants.inc({ outcome: 'issued', level, reason: 'mapping_allows' });
       return {
         grantId,
         token,
-        user: decision.dbUser,
+        user: dbUser,
         host: db.host,
         port: db.port,
         dbname: db.dbname,

@@ -11,6 +11,7 @@ export function createMetrics() {
     registry,
     grants: new Counter({ name: 'dab_grants_total', help: 'Credential requests by outcome and access level', labelNames: ['outcome', 'level', 'reason'], registers: [registry] }),
     assumeRole: new Counter({ name: 'dab_sts_assume_role_total', help: 'AssumeRole calls by result', labelNames: ['result'], registers: [registry] }),
+    rdsTokens: new Counter({ name: 'dab_rds_tokens_total', help: 'RDS auth tokens handed out: signed, or reused within their signing second', labelNames: ['source'], registers: [registry] }),
     sessionCache: new Counter({ name: 'dab_sts_session_cache_total', help: 'STS session cache lookups', labelNames: ['result'], registers: [registry] }),
     auditWrite: new Histogram({ name: 'dab_audit_write_seconds', help: 'Audit insert latency', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
     authFailures: new Counter({ name: 'dab_auth_failures_total', help: 'Rejected bearer tokens by reason', labelNames: ['reason'], registers: [registry] }),

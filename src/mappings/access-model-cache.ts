@@ -38,8 +38,10 @@ export function createAccessModelCache(opts: AccessModelCacheOptions) {
     model = undefined;
   }
 
+  const checkedRecently = (): boolean => nowMs() - checkedAt < opts.maxStalenessMs;
+
   async function ensureFresh(): Promise<void> {
-    if (nowMs() - checkedAt < opts.maxStalenessMs) return;
+    if (checkedRecently()) return;
     checking ??= (async () => {
       const startedAt = nowMs();
       const { rows } = await opts.store.query<{ version: string }>('SELECT version::text AS version FROM access_model_version');
@@ -59,6 +61,8 @@ export function createAccessModelCache(opts: AccessModelCacheOptions) {
     invalidate,
     /** The current model: at most maxStalenessMs behind the store, loaded once per change. */
     async current(): Promise<AccessModel> {
+      // The grant path's common case: checked recently and loaded; no extra awaits on the way.
+      if (model && checkedRecently()) return model;
       await ensureFresh();
       if (model) return model;
       const pending = loadAccessModel(opts.store);

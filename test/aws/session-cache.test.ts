@@ -63,3 +63,31 @@ t.test('the cache: hit, refresh threshold, failures not cached, bounded size', a
   await cache.get({ roleArn: role, caller: caller('c') });
   t.ok(cache.size <= 2, `size stays bounded (${cache.size})`);
 });
+
+t.test('concurrent misses for one key share one AssumeRole; other keys are not held up', async (t) => {
+  const pending: Array<() => void> = [];
+  const calls: AssumeRoleInput[] = [];
+  const cache = createSessionCache({
+    assumeRole: (input) => {
+      calls.push(input);
+      return new Promise((resolve) => pending.push(() => resolve({ accessKeyId: `ASIA${calls.length}`, secretAccessKey: 's', sessionToken: 't', expiration: new Date(Date.now() + 3600_000) })));
+    },
+    now: () => new Date(),
+    sessionDurationSeconds: 3600,
+    refreshMarginSeconds: 300,
+    sessionNamePrefix: 'dab',
+    setSourceIdentity: true,
+    maxEntries: 10,
+  });
+  const request = (subject: string) => ({ roleArn: 'arn:aws:iam::123456789012:role/r', caller: { issuer: 'https://idp', subject, groups: [] } });
+  const alice = Array.from({ length: 5 }, () => cache.get(request('alice')));
+  const bob = cache.get(request('bob'));
+  t.equal(calls.length, 2, 'one AssumeRole for five concurrent alice misses, one for bob');
+  for (const release of pending) release();
+  const sessions = await Promise.all(alice);
+  t.equal(new Set(sessions.map((s) => s.session)).size, 1, 'all five got the same session');
+  t.same(sessions.map((s) => s.outcome), ['miss', 'miss', 'miss', 'miss', 'miss']);
+  t.not((await bob).session, sessions[0]!.session);
+  t.equal((await cache.get(request('alice'))).outcome, 'hit');
+  t.equal(calls.length, 2);
+});

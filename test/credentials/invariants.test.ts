@@ -105,7 +105,11 @@ t.test('a session is refreshed before a token signed with it could outlive it', 
     const body = res.json();
     t.equal(h.sts.findSession(parseRdsAuthToken(body.token)!.accessKeyId)?.roleArn, ROLE_DB, 'monitor falls back to the database role');
     const life = Date.parse(body.expiresAt) - h.clock.now().getTime();
-    t.ok(life > 895_000 && life <= 900_000, `token lives its full 15 minutes (${life} ms)`);
+    t.ok(life > 895_000 && life <= 900_000, `token lives its full 15 minutes from its signing second (${life} ms)`);
+    const parsed = parseRdsAuthToken(body.token)!;
+    const sessionLeft = h.sts.findSession(parsed.accessKeyId)!.expiration.getTime() - h.clock.now().getTime();
+    const needed = (900 + h.config.sts.refreshMarginSeconds) * 1000;
+    t.ok(sessionLeft >= needed, `the signing session outlives a 15-minute token plus the margin (${sessionLeft} ms left)`);
     return body;
   };
   await grant();

@@ -2,13 +2,15 @@ import t from 'tap';
 import type { StsFault } from '../../src/sandbox/sts-emulator.js';
 import { EXTERNAL_ID, ROLE_RO, startHarness } from '../support/harness.js';
 
-// Each STS fault: the caller's answer, the audit reason, and that the whole thing is bounded in time.
-const CASES: Array<{ fault: StsFault; status: number; code: string; reason: string; retryAfter: boolean }> = [
-  { fault: 'access_denied', status: 502, code: 'sts_access_denied', reason: 'sts_access_denied', retryAfter: false },
-  { fault: 'throttle', status: 503, code: 'sts_unavailable', reason: 'sts_throttled', retryAfter: true },
-  { fault: 'server_error', status: 503, code: 'sts_unavailable', reason: 'sts_unavailable', retryAfter: true },
-  { fault: 'hang', status: 503, code: 'sts_unavailable', reason: 'sts_unavailable', retryAfter: true },
-  { fault: 'malformed', status: 502, code: 'sts_error', reason: 'sts_bad_response', retryAfter: false },
+// Each STS fault: the caller's answer, the audit reason, how many AssumeRole attempts it may cost
+// (transient faults: exactly sts.maxAttempts; a refusal or a broken answer: one), and that the
+// whole thing is bounded in time.
+const CASES: Array<{ fault: StsFault; status: number; code: string; reason: string; retryAfter: boolean; retried: boolean }> = [
+  { fault: 'access_denied', status: 502, code: 'sts_access_denied', reason: 'sts_access_denied', retryAfter: false, retried: false },
+  { fault: 'throttle', status: 503, code: 'sts_unavailable', reason: 'sts_throttled', retryAfter: true, retried: true },
+  { fault: 'server_error', status: 503, code: 'sts_unavailable', reason: 'sts_unavailable', retryAfter: true, retried: true },
+  { fault: 'hang', status: 503, code: 'sts_unavailable', reason: 'sts_unavailable', retryAfter: true, retried: true },
+  { fault: 'malformed', status: 502, code: 'sts_error', reason: 'sts_bad_response', retryAfter: false, retried: false },
 ];
 
 t.test('STS faults fail closed, bounded in time, with a useful status, and are audited', async (t) => {
@@ -20,9 +22,12 @@ t.test('STS faults fail closed, bounded in time, with a useful status, and are a
   for (const c of CASES) {
     h.sts.clearFaults();
     h.sts.injectFault(c.fault, Infinity);
+    const callsBefore = h.sts.assumeRoleCalls;
     const started = Date.now();
     const res = await h.grant(bearer, { database: 'orders', access: 'ro' });
     const elapsed = Date.now() - started;
+    const attempts = h.sts.assumeRoleCalls - callsBefore;
+    t.equal(attempts, c.retried ? h.config.sts.maxAttempts : 1, `${c.fault}: ${attempts} AssumeRole attempt(s)`);
     t.equal(res.statusCode, c.status, `${c.fault}: status`);
     const body = res.json();
     t.equal(body.code, c.code, `${c.fault}: code`);
@@ -32,7 +37,9 @@ t.test('STS faults fail closed, bounded in time, with a useful status, and are a
     t.notOk('token' in body);
     const [row] = await h.auditRows('request_id = $1', [body.requestId]);
     t.match(row, { event_type: 'credential.failed', outcome: 'failed', reason: c.reason, role_arn: ROLE_RO, db_user: 'orders_ro', token_fingerprint: null });
+    t.notOk(JSON.stringify(row).includes(EXTERNAL_ID), `${c.fault}: no ExternalId in the audit row`);
   }
+  t.notOk(h.logs.join('\n').includes(EXTERNAL_ID), 'no ExternalId in the logs');
   const denied = await h.app.inject({ method: 'POST', url: '/v1/credentials', payload: { database: 'orders', access: 'ro' }, headers: { authorization: `Bearer ${bearer}` } });
   t.match(denied.json().detail, ROLE_RO, 'a setup problem names the role to fix');
 });

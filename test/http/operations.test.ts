@@ -38,13 +38,14 @@ tap.test('health, readiness, metrics and request ids on a working dab', async (t
   t.equal(metrics.statusCode, 200);
   t.match(metrics.headers['content-type'], /^text\/plain/);
   const text = metrics.body;
-  for (const name of ['dab_grants_total', 'dab_sts_assume_role_total', 'dab_sts_session_cache_total', 'dab_audit_write_seconds', 'dab_http_request_duration_seconds']) {
+  for (const name of ['dab_grants_total', 'dab_sts_assume_role_total', 'dab_sts_session_cache_total', 'dab_rds_tokens_total', 'dab_audit_write_seconds', 'dab_http_request_duration_seconds']) {
     t.match(text, new RegExp(`^# TYPE ${name} (counter|histogram)$`, 'm'), `${name} is exposed`);
   }
   const samples: Array<[string, RegExp]> = [
     ['one grant counted as issued', /^dab_grants_total\{outcome="issued",level="ro",reason="mapping_allows"\} 1$/m],
     ['one successful AssumeRole', /^dab_sts_assume_role_total\{result="ok"\} 1$/m],
     ['one session cache miss', /^dab_sts_session_cache_total\{result="miss"\} 1$/m],
+    ['one token signed', /^dab_rds_tokens_total\{source="signed"\} 1$/m],
     ['one audit write timed', /^dab_audit_write_seconds_count\{result="ok"\} 1$/m],
     ['the grant request timed by route', /^dab_http_request_duration_seconds_count\{method="POST",route="\/v1\/credentials",status="200"\} 1$/m],
   ];
@@ -129,4 +130,28 @@ tap.test('not ready, and fail closed, when the store is not there', async (t) =>
     t.ok(readyz.headers['retry-after'], 'readyz says when to retry');
     t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   });
+});
+
+tap.test('the logger censors secrets even if some code path tries to log them', async (t) => {
+  const h = await startHarness(t);
+  const secrets = {
+    bearer: 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl',
+    token: 'db.example.com:5432/?Action=connect&X-Amz-Signature=f00d',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    sessionToken: 'FwoGZXIvYXdzEXAMPLESESSIONTOKEN',
+    externalId: 'external-id-never-logged',
+  };
+  // (A `req` object goes through Fastify's serializer, which keeps no headers at all.)
+  h.app.log.warn({ headers: { authorization: secrets.bearer } }, 'a request');
+  h.app.log.warn({ grant: { token: secrets.token }, credentials: { secretAccessKey: secrets.secretAccessKey, sessionToken: secrets.sessionToken } }, 'a grant');
+  h.app.log.warn({ database: { externalId: secrets.externalId } }, 'a database');
+  const lines = h.logs.map((line) => JSON.parse(line)).filter((line) => ['a request', 'a grant', 'a database'].includes(line.msg));
+  t.same(lines.map((line) => line.msg), ['a request', 'a grant', 'a database'], 'the lines were written');
+  t.match(lines, [
+    { headers: { authorization: '[redacted]' } },
+    { grant: { token: '[redacted]' }, credentials: { secretAccessKey: '[redacted]', sessionToken: '[redacted]' } },
+    { database: { externalId: '[redacted]' } },
+  ], 'each secret replaced by the censor');
+  const logged = h.logs.join('\n');
+  for (const [name, value] of Object.entries(secrets)) t.notOk(logged.includes(value), `${name} is not in the logs`);
 });
