@@ -12,7 +12,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import { ADMIN_SUBJECT, addBenchRoles, benchStoreLocation, registerBenchFixtures } from './bench-fixtures.js';
-import { printReport } from './bench-report.js';
+import { printReport, ratioOf } from './bench-report.js';
 import { buildFloorServer } from './floor-server.js';
 import { runLoad, type LoadResult } from './load-protocol.js';
 
@@ -23,7 +23,8 @@ function envInt(name: string, fallback: number): number {
   return Number(raw);
 }
 
-const SECONDS = envInt('BENCH_SECONDS', 10);
+const SECONDS = envInt('BENCH_SECONDS', 5);
+const ROUNDS = envInt('BENCH_ROUNDS', 4);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32);
 const WARMUP_SECONDS = 2;
 const CALLERS = 200;
@@ -32,11 +33,12 @@ const CALLERS = 200;
 const started = Date.now();
 const progress = (what: string) => console.error(`bench +${((Date.now() - started) / 1000).toFixed(1)}s: ${what}`);
 
-// Run order. Both servers are warmed first (JIT, JWKS caches, STS sessions, pg pool), then the
-// floor is measured, then the broker. The broker goes last on purpose: whatever drifts during a
-// run (a bigger audit table and index, a fuller heap, PGlite's growing files) then counts against
-// the broker, so the ratio errs on the conservative side rather than flattering dab.
-const ORDER = 'warm floor, warm broker, measure floor, measure broker (broker last: drift counts against it)';
+// Run order. Both servers are warmed first (JIT, JWKS caches, STS sessions, pg pool), then measured
+// in rounds that alternate which goes first (floor-broker, broker-floor, …). On a shared 2-core
+// machine throughput drifts and jumps by tens of percent from one ten-second stretch to the next;
+// a ratio taken from two runs side by side, in alternating order, cancels most of that, and the
+// median of the rounds' ratios is not moved by one bad stretch.
+const ORDER = 'warm floor, warm broker, then rounds alternating floor→broker and broker→floor';
 
 // Everything started is undone in reverse order, on success, failure or Ctrl-C.
 const cleanups: Array<() => unknown> = [];
@@ -82,6 +84,13 @@ const countIssued = (store: Store) => countRows(store, "SELECT count(*)::int AS 
 const countPairs = (store: Store) =>
   countRows(store, "SELECT count(DISTINCT (actor_issuer, actor_subject, role_arn))::int AS n FROM audit_events WHERE event_type = 'credential.issued'");
 
+/** dab's own count of tokens signed and reused within their signing second (its /metrics). */
+async function tokenCounts(brokerUrl: string): Promise<{ signed: number; reused: number }> {
+  const text = await (await fetch(`${brokerUrl}/metrics`)).text();
+  const count = (source: string) => Number(new RegExp(`^dab_rds_tokens_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { signed: count('signed'), reused: count('reused') };
+}
+
 async function main(): Promise<boolean> {
   const location = await benchStoreLocation(process.env.DATABASE_URL || undefined);
   onCleanup(() => location.remove());
@@ -124,12 +133,30 @@ async function main(): Promise<boolean> {
   // cached, as a long-running dab would: it measures the steady state, not the first hour's misses.
   const warmFloor = await load(floorUrl, WARMUP_SECONDS, 'warming the floor', entries.length);
   const warmBroker = await load(brokerUrl, WARMUP_SECONDS, 'warming the broker', entries.length);
-  const floor = await load(floorUrl, SECONDS, 'measuring the floor');
   // Every request the generator sent was answered before it reports (see load-generator.ts), and
-  // dab commits a grant's row before answering, so the difference is exactly this run's rows.
+  // dab commits a grant's row before answering, so the difference is exactly the broker runs' rows.
   const issuedBefore = await countIssued(store);
-  const { value: broker, peakRss } = await withPeakRss(() => load(brokerUrl, SECONDS, 'measuring the broker'));
+  const tokensBefore = await tokenCounts(brokerUrl);
+  const rounds: Array<{ floor: LoadResult; broker: LoadResult }> = [];
+  let peakRss = 0;
+  for (let r = 1; r <= ROUNDS; r++) {
+    const measureFloor = () => load(floorUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the floor`);
+    const measureBroker = async () => {
+      const run = await withPeakRss(() => load(brokerUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the broker`));
+      peakRss = Math.max(peakRss, run.peakRss);
+      return run.value;
+    };
+    if (r % 2 === 1) {
+      const floor = await measureFloor();
+      rounds.push({ floor, broker: await measureBroker() });
+    } else {
+      const broker = await measureBroker();
+      rounds.push({ floor: await measureFloor(), broker });
+    }
+    progress(`round ${r}/${ROUNDS}: broker/floor ${ratioOf(rounds[r - 1]!.broker, rounds[r - 1]!.floor).toFixed(2)}`);
+  }
   const issuedRows = (await countIssued(store)) - issuedBefore;
+  const tokensAfter = await tokenCounts(brokerUrl);
   progress('done; cleaning up');
 
   return printReport({
@@ -140,8 +167,7 @@ async function main(): Promise<boolean> {
     callers,
     variants: entries.length,
     order: ORDER,
-    floor,
-    broker,
+    rounds,
     warmFloor,
     warmBroker,
     peakRssBytes: peakRss,
@@ -152,6 +178,7 @@ async function main(): Promise<boolean> {
     assumeRoleCalls: sts.assumeRoleCalls,
     pairs: await countPairs(store),
     issuedRows,
+    tokens: { signed: tokensAfter.signed - tokensBefore.signed, reused: tokensAfter.reused - tokensBefore.reused },
   });
 }
 
