@@ -12,7 +12,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import { ADMIN_SUBJECT, addBenchRoles, benchStoreLocation, registerBenchFixtures } from './bench-fixtures.js';
-import { printReport, ratioOf } from './bench-report.js';
+import { printReport, ratioOf, type BenchRound } from './bench-report.js';
 import { buildFloorServer } from './floor-server.js';
 import { runLoad, type LoadResult } from './load-protocol.js';
 
@@ -24,7 +24,7 @@ function envInt(name: string, fallback: number): number {
 }
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
-const ROUNDS = envInt('BENCH_ROUNDS', 4);
+const ROUNDS = envInt('BENCH_ROUNDS', 6);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32);
 const WARMUP_SECONDS = 2;
 const CALLERS = 200;
@@ -64,13 +64,18 @@ async function listen(app: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
-/** Peak resident set size while fn runs, sampled every 100 ms (plus once at each end). */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRss: number }> {
+/**
+ * One load phase, with the peak resident set size (sampled every 100 ms, plus once at each end) and
+ * the CPU time this process spent while it ran (dab and the floor both live here).
+ */
+async function measured(fn: () => Promise<LoadResult>): Promise<{ run: LoadResult; peakRss: number; cpuMicros: number }> {
   let peakRss = process.memoryUsage.rss();
   const timer = setInterval(() => void (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+  const cpuBefore = process.cpuUsage();
   try {
-    const value = await fn();
-    return { value, peakRss: Math.max(peakRss, process.memoryUsage.rss()) };
+    const run = await fn();
+    const cpu = process.cpuUsage(cpuBefore);
+    return { run, peakRss: Math.max(peakRss, process.memoryUsage.rss()), cpuMicros: cpu.user + cpu.system };
   } finally {
     clearInterval(timer);
   }
@@ -137,23 +142,22 @@ async function main(): Promise<boolean> {
   // dab commits a grant's row before answering, so the difference is exactly the broker runs' rows.
   const issuedBefore = await countIssued(store);
   const tokensBefore = await tokenCounts(brokerUrl);
-  const rounds: Array<{ floor: LoadResult; broker: LoadResult }> = [];
+  const rounds: BenchRound[] = [];
   let peakRss = 0;
   for (let r = 1; r <= ROUNDS; r++) {
-    const measureFloor = () => load(floorUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the floor`);
+    const measureFloor = () => measured(() => load(floorUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the floor`));
     const measureBroker = async () => {
-      const run = await withPeakRss(() => load(brokerUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the broker`));
-      peakRss = Math.max(peakRss, run.peakRss);
-      return run.value;
+      const m = await measured(() => load(brokerUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the broker`));
+      peakRss = Math.max(peakRss, m.peakRss);
+      return m;
     };
-    if (r % 2 === 1) {
-      const floor = await measureFloor();
-      rounds.push({ floor, broker: await measureBroker() });
-    } else {
-      const broker = await measureBroker();
-      rounds.push({ floor: await measureFloor(), broker });
-    }
-    progress(`round ${r}/${ROUNDS}: broker/floor ${ratioOf(rounds[r - 1]!.broker, rounds[r - 1]!.floor).toFixed(2)}`);
+    // Odd rounds measure the floor first, even rounds the broker.
+    const floorFirst = r % 2 === 1;
+    const first = await (floorFirst ? measureFloor() : measureBroker());
+    const second = await (floorFirst ? measureBroker() : measureFloor());
+    const [floor, broker] = floorFirst ? [first, second] : [second, first];
+    rounds.push({ floor: floor.run, broker: broker.run, floorCpuMicros: floor.cpuMicros, brokerCpuMicros: broker.cpuMicros });
+    progress(`round ${r}/${ROUNDS}: broker/floor ${ratioOf(broker.run, floor.run).toFixed(2)}`);
   }
   const issuedRows = (await countIssued(store)) - issuedBefore;
   const tokensAfter = await tokenCounts(brokerUrl);
