@@ -44,8 +44,8 @@ interface Outcome {
 }
 
 /**
- * The audit row of one credentials request. One literal with every column, on purpose: built with
- * object spreads it cost more than the rest of the grant's own code (V8 adds the properties one by one).
+ * The audit row of one credentials request. One literal with every column, on purpose: built from
+ * object spreads (of differently shaped parts per outcome) it took half of the grant's own CPU time.
  */
 function credentialEvent(grantId: string, caller: Caller, body: CredentialsRequest, ctx: RequestContext, occurredAt: Date, o: Outcome): AuditEvent {
   return {
