@@ -1,5 +1,6 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import { decorateOpenApi } from './openapi-decorate.js';
 
 export function openApiOptions(): SwaggerOptions {
   return {
@@ -8,9 +9,12 @@ export function openApiOptions(): SwaggerOptions {
       info: {
         title: 'dab — database access broker',
         version: '1',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description:
           'Short-lived Amazon RDS IAM auth tokens for mapped callers. Every grant and denial is recorded in an append-only audit log before the answer leaves. Errors are RFC 9457 problem+json with a stable `code`.',
       },
+      // dab runs wherever it is deployed; this is where `dab serve` listens by default (listen.host/port).
+      servers: [{ url: 'http://127.0.0.1:8080', description: 'A local dab at its default listen address; in production, your deployment\'s HTTPS URL' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       tags: [
         { name: 'credentials', description: 'Callers: get database credentials' },
@@ -20,6 +24,7 @@ export function openApiOptions(): SwaggerOptions {
         { name: 'audit', description: 'Auditors: query, look up, export and verify the audit log' },
       ],
     },
+    transformObject: (document) => decorateOpenApi('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     // Shared schemas keep their $id as their component name (Problem, Grant, ...).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   };

@@ -20,3 +20,35 @@ t.test('every operation has an operationId, tags, and documented error responses
   }
   t.ok(doc.components.schemas.Problem, 'Problem schema is a component');
 });
+
+t.test('the contract says what the code does beyond the schemas: headers, probes, descriptions, examples', async (t) => {
+  const doc = parse(await renderOpenApi());
+  const probes = new Set(['healthz', 'readyz', 'metrics']);
+  t.ok(doc.servers?.length, 'servers is declared');
+  for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    for (const op of Object.values(operations)) {
+      const id = op.operationId as string;
+      if (probes.has(id)) t.same(op.security, [], `${id} is declared public`);
+      else t.ok(op.security?.length, `${id} requires a bearer token`);
+      const statuses = Object.keys(op.responses);
+      if (!probes.has(id)) t.ok(statuses.some((s) => s.startsWith('4')), `${id} documents its 4xx answers`);
+      for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+        t.ok(response.headers?.['x-request-id'], `${id} ${status} declares x-request-id`);
+        t.not(response.description, 'Default Response', `${id} ${status} has a real description`);
+        if (Number(status) >= 400) t.ok(response.headers['cache-control'], `${id} ${status} declares Cache-Control`);
+        if (status === '503') t.ok(response.headers['retry-after'], `${id} 503 declares Retry-After`);
+        if (status.startsWith('2') && response.content) {
+          for (const [mediaType, content] of Object.entries(response.content as Record<string, any>)) {
+            t.not(content.example, undefined, `${id} ${status} ${mediaType} has an example`);
+          }
+        }
+      }
+      const body = op.requestBody?.content?.['application/json'];
+      if (body) t.not(body.example, undefined, `${id} has a request example`);
+      if (/^(get|create|replace)(Database|Mapping)$/.test(id)) {
+        const ok = Object.entries(op.responses as Record<string, any>).find(([s]) => s.startsWith('2'))?.[1];
+        t.ok(ok?.headers?.etag, `${id} declares its ETag (${path})`);
+      }
+    }
+  }
+});
