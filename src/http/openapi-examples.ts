@@ -2,8 +2,9 @@ import { csvHeader, csvRow } from '../audit/audit-export-format.js';
 import type { AuditEventJson } from '../audit/audit-query-schema.js';
 
 // One worked example per operation, for readers of openapi.yaml (and its linter). Kept in one place
-// so the story reads as one: the `orders` database, DBA alice, app `orders-api`, auditor bob. The
-// linter (npm run lint:openapi) validates every example against its operation's schemas, so an example cannot drift from the code.
+// so the story reads as one: the `orders` database, DBA alice, app `orders-api`, auditor bob.
+// The linter (npm run lint:openapi) validates every example against its operation's schemas, so an
+// example cannot drift from the code.
 
 const ISSUER = 'https://idp.example.com';
 const ACCOUNT = '123456789012';
