@@ -19,7 +19,7 @@ const externalId = (db: string) => `bench-${db}-ext`;
 export interface BenchStoreLocation {
   label: string;
   /** The `store` section of dab's config. */
-  storeConfig: { url: string } | { dataDir: string };
+  storeConfig: { url: string } | { embedded: true; dataDir: string };
   remove(): Promise<void>;
 }
 
@@ -30,7 +30,7 @@ export interface BenchStoreLocation {
 export async function benchStoreLocation(serverUrl: string | undefined): Promise<BenchStoreLocation> {
   if (!serverUrl) {
     const dataDir = await mkdtemp(join(tmpdir(), 'dab-bench-'));
-    return { label: `embedded (PGlite in ${dataDir}, in the bench process)`, storeConfig: { dataDir }, remove: () => rm(dataDir, { recursive: true, force: true }) };
+    return { label: `embedded (PGlite in ${dataDir}, in the bench process)`, storeConfig: { embedded: true, dataDir }, remove: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const name = `dab_bench_${randomBytes(6).toString('hex')}`;
   await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);

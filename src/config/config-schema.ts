@@ -40,8 +40,11 @@ export const ConfigSchema = Type.Object(
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
     store: Type.Object(
       {
-        // A PostgreSQL URL (production, CI). Absent: the embedded PostgreSQL (PGlite) in dataDir.
+        // A PostgreSQL URL (production, CI). Exactly one of url and embedded: true must be given.
         url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        // The embedded PostgreSQL (PGlite) in dataDir, a local folder: for trying dab out, never for
+        // production. An explicit choice, so that a missing DATABASE_URL stops start-up instead.
+        embedded: Type.Boolean({ default: false }),
         dataDir: Type.String({ minLength: 1, default: '.dab-data' }),
         poolMax: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
         connectionTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),

@@ -20,6 +20,7 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['DAB_LOG_LEVEL', 'logLevel', 'string'],
   ['DATABASE_URL', 'store.url', 'string'],
   ['DAB_DATA_DIR', 'store.dataDir', 'string'],
+  ['DAB_STORE_EMBEDDED', 'store.embedded', 'boolean'],
   ['DAB_MIGRATE_ON_START', 'store.migrateOnStart', 'boolean'],
   ['DAB_ISSUERS', 'auth.issuers', 'json'],
   ['DAB_ADMINS', 'auth.admins', 'json'],
@@ -35,6 +36,13 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, removeAdditional: false, strict: false });
 const validate = ajv.compile<Config>(ConfigSchema);
+// The store section alone, for commands that only open the store (dab migrate).
+const validateStoreOnly = ajv.compile<{ store: Config['store'] }>({
+  type: 'object',
+  properties: { store: ConfigSchema.properties.store },
+  required: ['store'],
+  additionalProperties: false,
+});
 
 /** Reads the optional file named by DAB_CONFIG (YAML or JSON), applies env overrides, validates, freezes. */
 export function loadConfig(env: Env = process.env): Config {
@@ -42,11 +50,25 @@ export function loadConfig(env: Env = process.env): Config {
   return parseConfig(applyEnv(fromFile, env));
 }
 
+/**
+ * Only the store section, from the same file and the same environment variables as loadConfig:
+ * `dab migrate` runs as a deploy job that has the owner's DATABASE_URL and nothing else, so the
+ * rest of the file (issuers, keys) is neither needed nor checked.
+ */
+export function loadStoreConfig(env: Env = process.env): Config['store'] {
+  const fromFile = env.DAB_CONFIG ? readConfigFile(env.DAB_CONFIG) : {};
+  const tree = applyEnv({ store: fromFile.store ?? {} }, env, 'store.');
+  if (!validateStoreOnly(tree)) throw new ConfigError(describe(validateStoreOnly.errors ?? []));
+  checkStore(tree.store);
+  return deepFreeze(tree.store);
+}
+
 /** Validates a config tree (defaults filled in) and returns it deeply frozen. */
 export function parseConfig(input: unknown): Config {
   const tree = structuredClone(input ?? {});
   if (!validate(tree)) throw new ConfigError(describe(validate.errors ?? []));
   const config = tree as Config;
+  checkStore(config.store);
   fingerprintKeyBytes(config.audit.fingerprintKey);
   checkIssuers(config);
   checkSessionReuse(config.sts);
@@ -54,6 +76,13 @@ export function parseConfig(input: unknown): Config {
     throw new ConfigError('config audit.checkpointFile (DAB_AUDIT_CHECKPOINT_FILE): needs audit.checkpointKeyFile too, or there is nothing to write');
   }
   return deepFreeze(config);
+}
+
+/** Both choices at once is a contradiction, not an override: refuse rather than guess which was meant. */
+function checkStore(store: Config['store']): void {
+  if (store.url && store.embedded) {
+    throw new ConfigError('config store.embedded (DAB_STORE_EMBEDDED): true, but store.url (DATABASE_URL) is set too; choose one');
+  }
 }
 
 /** Accepts hex or base64; refuses keys under 32 bytes, because a short HMAC key makes fingerprints guessable. */
@@ -111,9 +140,10 @@ function readConfigFile(path: string): Tree {
   }
 }
 
-function applyEnv(base: Tree, env: Env): Tree {
+function applyEnv(base: Tree, env: Env, onlyUnder = ''): Tree {
   const tree = structuredClone(base);
   for (const [name, path, kind] of ENV_OVERRIDES) {
+    if (!path.startsWith(onlyUnder)) continue;
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     setPath(tree, path, parseEnvValue(name, raw, kind));

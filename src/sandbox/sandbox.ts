@@ -77,7 +77,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const config = parseConfig({
       listen: { host, port: opts.port ?? 8080 },
       logLevel: opts.logLevel ?? 'warn',
-      store: { dataDir },
+      // A demo on a local folder, chosen explicitly: `dab serve` never falls back to it.
+      store: { embedded: true, dataDir },
       auth: {
         issuers: [{ issuer: issuer.issuer, audience: 'dab', jwksUrl: issuer.jwksUrl }],
         admins: [{ issuer: issuer.issuer, subject: SANDBOX_PRINCIPALS.dba }],

@@ -19,6 +19,8 @@ writeFileSync(`${dir}/key.pem`, generateKeyPairSync('ed25519').privateKey.export
 const base = {
   DAB_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.invalid', audience: 'dab' }]),
   DAB_AUDIT_FINGERPRINT_KEY: randomBytes(32).toString('hex'),
+  // The embedded store is never a default any more: a command opening it says so.
+  DAB_STORE_EMBEDDED: 'true',
   DAB_DATA_DIR: dataDir,
 };
 const env = { ...base, DAB_AUDIT_CHECKPOINT_KEY_FILE: `${dir}/key.pem` };
