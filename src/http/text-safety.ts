@@ -94,7 +94,7 @@ export function findUnsafeInput(request: FastifyRequest): UnsafeText | undefined
     if (claim) return claim;
   }
   for (const [name, value] of Object.entries(request.headers)) {
-    const found = findUnsafeText(value, `headers.${name}`, 'header');
+    const found = findUnsafeText(value, `headers.${escapeUnsafe(name, 64)}`, 'header');
     if (found) return { ...found, field: found.field.replace(/\.\d+$/, '') };
   }
   return findUnsafeText(request.params, 'params') ?? findUnsafeText(request.query, 'querystring') ?? findUnsafeText(request.body, 'body');
