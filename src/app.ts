@@ -20,6 +20,7 @@ import { createGrantService } from './credentials/grant-service.js';
 import { databasesRoutes } from './databases/databases-routes.js';
 import { createDatabasesService } from './databases/databases-service.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { frameworkErrorOptions } from './http/framework-errors.js';
 import { healthRoutes } from './http/health-routes.js';
 import { createMetrics, registerRequestMetrics } from './http/metrics.js';
 import { openApiOptions } from './http/openapi.js';
@@ -76,7 +77,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     trustProxy: config.listen.trustProxy,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    ...frameworkErrorOptions, // problem+json from the router and Node's parser, and on shutdown (was return503OnClosing)
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only: text/plain (a Fastify default) is a 415, not a string body that fails validation.

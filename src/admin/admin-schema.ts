@@ -31,11 +31,13 @@ export const ApplyRequest = Type.Object(
 );
 export type ApplyRequest = Static<typeof ApplyRequest>;
 
+// Versions are PostgreSQL integers: a larger number can never match, and would fail in the store.
+const IfVersion = Type.Integer({ minimum: 1, maximum: 2147483647, description: 'The version you read (its ETag)' });
 export const Operation = Type.Union([
-  Type.Object({ action: Type.Literal('put'), database: CreateDatabaseBody, ifVersion: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
-  Type.Object({ action: Type.Literal('put'), mapping: MappingDeclaration, ifVersion: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
-  Type.Object({ action: Type.Literal('delete'), database: Type.String({ pattern: SLUG }), ifVersion: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
-  Type.Object({ action: Type.Literal('delete'), mapping: Type.String({ pattern: MAPPING_NAME }), ifVersion: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('put'), database: CreateDatabaseBody, ifVersion: Type.Optional(IfVersion) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('put'), mapping: MappingDeclaration, ifVersion: Type.Optional(IfVersion) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('delete'), database: Type.String({ pattern: SLUG }), ifVersion: Type.Optional(IfVersion) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('delete'), mapping: Type.String({ pattern: MAPPING_NAME }), ifVersion: Type.Optional(IfVersion) }, { additionalProperties: false }),
 ]);
 export type Operation = Static<typeof Operation>;
 

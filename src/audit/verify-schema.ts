@@ -2,7 +2,9 @@ import { Type, type Static } from 'typebox';
 
 // Shapes of the tamper-evidence API: verification results and signed checkpoints.
 
-const Id = (description: string) => Type.Integer({ minimum: 1, description });
+// Event ids and seal numbers are bigints, read as JS numbers: bounded where a number stays exact
+// (2^53 - 1), so 2^63 in a query is a 400, not a bigint overflow (500) in the store.
+const Id = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256, hex' });
 
 const RangeProperties = {

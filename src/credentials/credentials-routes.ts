@@ -17,6 +17,9 @@ export const credentialsRoutes: FastifyPluginAsyncTypebox<{ service: GrantServic
       body: CredentialsRequest,
       response: { 200: Grant, ...errorResponses(400, 401, 403, 502, 503) },
     },
+    // A control character anywhere in the request (token claims included) is refused before
+    // validation, as everywhere; here the refusal is a denial like any other, so it is audited.
+    config: { onUnsafeText: (request, found) => service.denyInvalidInput(callerOf(request), request.body, found, requestContext(request)) },
   }, async (request, reply) => {
     const grant = await service.grant(callerOf(request), request.body, requestContext(request));
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(grant);

@@ -5,10 +5,11 @@ import { TOKEN_LIFETIME_SECONDS, type RoleSession, type SessionCache } from '../
 import { classifyStsError } from '../aws/sts-errors.js';
 import type { SignToken } from '../aws/token-signer.js';
 import type { PrincipalRule } from '../config/config-schema.js';
-import type { AccessLevel, Database } from '../databases/database-schema.js';
+import { ACCESS_LEVELS, type AccessLevel, type Database } from '../databases/database-schema.js';
 import type { Metrics } from '../http/metrics.js';
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
+import { escapeUnsafe, type UnsafeText } from '../http/text-safety.js';
 import { decideAccess } from '../mappings/decide-access.js';
 import type { AccessModelCache } from '../mappings/access-model-cache.js';
 import type { Store } from '../store/store.js';
@@ -164,6 +165,33 @@ export function createGrantService({ store, access, sessions, signToken, fingerp
         expiresAt: expiresAt.toISOString(),
         sslmode: db.sslmode,
       };
+    },
+
+    /**
+     * A request refused for a control character (text-safety) is still a denial on the grant path,
+     * so it is audited; every value it records is escaped, as the store cannot hold it as sent.
+     */
+    async denyInvalidInput(caller: Caller, rawBody: unknown, found: UnsafeText, ctx: RequestContext): Promise<void> {
+      const body = (rawBody ?? {}) as Record<string, unknown>;
+      const text = (v: unknown) => (typeof v === 'string' ? escapeUnsafe(v) : null);
+      const level = ACCESS_LEVELS.find((l) => l === body.access) ?? 'invalid';
+      await audit({
+        eventId: randomUUID(),
+        occurredAt: now(),
+        eventType: 'credential.denied',
+        outcome: 'denied',
+        reason: 'invalid_input',
+        rule: 'text_safety',
+        requestId: ctx.requestId,
+        actor: { issuer: caller.issuer, subject: escapeUnsafe(caller.subject), groups: caller.groups.map((g) => escapeUnsafe(g)) },
+        sourceIp: escapeUnsafe(ctx.sourceIp),
+        userAgent: ctx.userAgent === null ? null : escapeUnsafe(ctx.userAgent),
+        databaseName: text(body.database),
+        accessLevel: text(body.access),
+        callerReason: text(body.reason),
+        details: { field: found.field, character: found.character },
+      });
+      metrics.grants.inc({ outcome: 'denied', level, reason: 'invalid_input' });
     },
   };
 }

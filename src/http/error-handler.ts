@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isStoreUnavailable } from '../store/store.js';
+import { registerShutdownAnswer } from './framework-errors.js';
 import { AppError, PROBLEM_CONTENT_TYPE, problemBody, type ProblemFieldError } from './problem.js';
 
 // Fastify's own request errors, turned into our stable codes.
@@ -60,5 +61,33 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return sendProblem(request, reply, appError);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
+  registerShutdownAnswer(app);
+  const allowed = allowedMethods(app);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allow = allowed(path);
+    if (allow.length === 0) return sendProblem(request, reply, new AppError('not_found', `No route for ${request.method} ${path}`));
+    reply.header('allow', allow.join(', '));
+    return sendProblem(request, reply, new AppError('method_not_allowed', `${path} accepts ${allow.join(', ')}, not ${request.method}`));
+  });
+}
+
+/**
+ * The methods routed for a path, for a 405 with Allow rather than a 404 when only the method is
+ * wrong. Route patterns are collected as routes are added (onRoute), as one regular expression each.
+ */
+function allowedMethods(app: FastifyInstance): (path: string) => string[] {
+  const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.addHook('onRoute', (route) => {
+    const source = route.url
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    routes.push({ pattern: new RegExp(`^${source}$`), methods: ([] as string[]).concat(route.method) });
+  });
+  return (path) => {
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
 }

@@ -166,8 +166,11 @@ t.test('bad input gets a documented 4xx problem+json, never a 500', async (t) =>
   t.equal((await send({ name: 'valid database', url: '/v1/databases', as: 'admin', body: database(), status: 201, code: [] })).statusCode, 201, 'valid database');
   t.equal((await send({ name: 'valid mapping', url: '/v1/mappings', as: 'admin', body: mapping(), status: 201, code: [] })).statusCode, 201, 'valid mapping');
 
-  const refused = await h.auditRows("event_type LIKE 'credential.%' AND request_id = ANY($1)", [requestIds]);
+  const refused = await h.auditRows("event_type LIKE 'credential.%' AND reason <> 'invalid_input' AND request_id = ANY($1)", [requestIds]);
   t.same(refused, [], 'no credential audit row (issued or otherwise) for a refused request');
+  // A control character on the grant path is the exception: that refusal is an audited denial (text-safety).
+  const controls = await h.auditRows("reason = 'invalid_input' AND request_id = ANY($1)", [requestIds]);
+  t.same(controls.map((r) => r.database_name), ['orders\\u000a'], 'only the trailing-newline case is an audited invalid_input denial');
   t.equal((await h.auditRows("event_type = 'credential.issued'")).length, 1, 'only the valid twin was issued');
 
   const entries = h.logs.map((line) => JSON.parse(line) as { level: number; res?: { statusCode?: number }; msg?: string });
