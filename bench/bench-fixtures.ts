@@ -110,7 +110,7 @@ export function planDistinct(count: number): MixPlan {
  * applying an access file from git would), then pre-signs one JWT per caller, so signing never
  * happens while load runs. Returns each mix's request variants, in plan order.
  */
-export async function registerBenchFixtures(baseUrl: string, issuer: OidcIssuer, mixes: MixPlan[]): Promise<LoadEntry[][]> {
+export async function registerBenchFixtures(baseUrl: string, issuer: OidcIssuer, mixes: MixPlan[], progress: (what: string) => void): Promise<LoadEntry[][]> {
   const adminToken = await issuer.sign({ sub: ADMIN_SUBJECT }, { expiresIn: '1h' });
   const databases = DATABASES.map((db) => ({
     name: db,
@@ -130,6 +130,7 @@ export async function registerBenchFixtures(baseUrl: string, issuer: OidcIssuer,
   });
   if (res.status !== 200) throw new Error(`POST /v1/admin/apply answered ${res.status}: ${(await res.text()).slice(0, 2000)}`);
   await res.arrayBuffer();
+  progress(`signing ${mixes.reduce((n, m) => n + m.callers.length, 0)} callers' JWTs`);
 
   const perMix: LoadEntry[][] = [];
   for (const mix of mixes) {

@@ -146,8 +146,8 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     audit: await forkFloor({ name: 'audit floor', script: floorScript, env: floorEnv('audit'), logFile: join(workDir, 'audit.log'), register: (p) => onCleanup(() => p.stop()) }),
   };
 
-  progress(`registering databases and the mappings of ${mixes.map((m) => `${m.plan.callers.length} ${m.name}`).join(' + ')} callers; signing their JWTs`);
-  const entriesPerMix = await registerBenchFixtures(dab.url, issuer, mixes.map((m) => m.plan));
+  progress(`registering databases and the mappings of ${mixes.map((m) => `${m.plan.callers.length} ${m.name}`).join(' + ')} callers`);
+  const entriesPerMix = await registerBenchFixtures(dab.url, issuer, mixes.map((m) => m.plan), progress);
 
   const counter = new pg.Client({ connectionString: db.url, application_name: 'dab-bench-counter' });
   await counter.connect();
@@ -204,7 +204,8 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     });
   }
   const pairs = await count("SELECT count(DISTINCT (actor_issuer, actor_subject, role_arn))::int AS n FROM audit_events WHERE event_type = 'credential.issued'");
-  const peakRss = { broker: dab.usage().peakRssBytes, lean: servers.lean.usage().peakRssBytes, audit: servers.audit.usage().peakRssBytes };
+  const dabUsage = dab.usage();
+  const peakRss = { broker: dabUsage.peakRssBytes, lean: servers.lean.usage().peakRssBytes, audit: servers.audit.usage().peakRssBytes };
   progress('done; cleaning up');
 
   return printReport({
@@ -217,6 +218,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     assumeRoleCalls: sts.assumeRoleCalls,
     pairs,
     peakRss,
+    dabFinalRss: dabUsage.rssBytes,
   });
 }
 

@@ -36,7 +36,7 @@ export interface LoadResult {
 export type LoadReply = { ok: true; result: LoadResult } | { ok: false; error: string };
 
 /** Most time a warm-up may take past its duration to send every variant once (misses are slow). */
-export const WARMUP_EXTRA_SECONDS = 240;
+export const WARMUP_EXTRA_SECONDS = 420;
 /** How long past its deadline a run may take before the parent gives up on the generator. */
 const RUN_GRACE_MS = 30_000;
 /** The longest a run may last by design: its duration, plus the extra a warm-up may take. */
