@@ -59,18 +59,23 @@ function exited(child: ChildProcess): boolean {
 
 function wrap(name: string, child: ChildProcess, url: string, logFile: string, graceMs: number): ServerProcess {
   let stopping: Promise<void> | undefined;
+  const logTail = (lines = 20) => {
+    try {
+      return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
   return {
     name,
     pid: child.pid!,
     url,
-    usage: () => readUsage(child.pid!),
-    logTail(lines = 20) {
-      try {
-        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-      } catch {
-        return '(no log)';
-      }
+    usage() {
+      // A server that died mid-bench voids the figures: say which, and why if it said so.
+      if (exited(child) && !stopping) throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) during the bench; its last output:\n${logTail()}`);
+      return readUsage(child.pid!);
     },
+    logTail,
     stop() {
       stopping ??= (async () => {
         if (exited(child)) return;
@@ -122,7 +127,6 @@ export async function forkFloor(opts: { name: string; script: URL; env: Record<s
   const fd = logTo(opts.logFile);
   const child = fork(opts.script, [], { env: opts.env, stdio: ['ignore', fd, fd, 'ipc'] });
   closeSync(fd);
-  let server: ServerProcess | undefined;
   const stub = wrap(opts.name, child, '', opts.logFile, 5_000);
   opts.register(stub);
   const port = await new Promise<number>((resolve, reject) => {
@@ -136,6 +140,5 @@ export async function forkFloor(opts: { name: string; script: URL; env: Record<s
       reject(new Error(`${opts.name} exited (${signal ?? code}) before it was ready:\n${stub.logTail()}`));
     });
   });
-  server = { ...stub, url: `http://127.0.0.1:${port}` };
-  return server;
+  return { ...stub, url: `http://127.0.0.1:${port}` };
 }
