@@ -10,6 +10,7 @@ import { startOidcIssuer } from '../src/sandbox/oidc-issuer.js';
 import { startStsEmulator } from '../src/sandbox/sts-emulator.js';
 import { runSqlOnce } from '../src/store/run-sql.js';
 import { ADMIN_SUBJECT, addBenchRoles, createBenchDatabase, planDistinct, planRepeating, registerBenchFixtures, type MixPlan } from './bench-fixtures.js';
+import { createCleanupStack } from './cleanup-stack.js';
 import { printReport, SERVER_LABEL, throughputRatio, type BenchRound, type Measured, type MixFigures, type ServerName } from './bench-report.js';
 import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
 import { startLoadGenerator, type LoadResult } from './load-protocol.js';
@@ -41,21 +42,7 @@ const roundOrder = (r: number): ServerName[] => (r % 2 === 1 ? ['lean', 'broker'
 const ORDER = 'per mix: warm each server, then rounds lean→dab→audit and audit→dab→lean alternately';
 
 // Everything started is undone in reverse order, on success, failure or Ctrl-C.
-const cleanups: Array<() => unknown> = [];
-const onCleanup = (fn: () => unknown): void => void cleanups.push(fn);
-let cleaningUp: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaningUp ??= (async () => {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()!();
-      } catch (err) {
-        console.error(`bench cleanup: ${(err as Error).message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
+const { onCleanup, cleanUp } = createCleanupStack();
 
 /** dab's own count of tokens signed and reused within their signing second (its /metrics). */
 async function tokenCounts(dabUrl: string): Promise<{ signed: number; reused: number }> {
