@@ -44,6 +44,12 @@ function recordingSigner(): { signToken: SignToken; minted: string[] } {
   return { minted, signToken: async (request) => { const token = await signRdsToken(request); minted.push(token); return token; } };
 }
 
+// One flush slot on both stores (the embedded one always has one): while the held INSERT is in
+// flight, every later row must queue, so batch composition does not depend on timing.
+const ONE_SLOT = (raw: Record<string, any>) => {
+  raw.audit.maxConcurrentFlushes = 1;
+};
+
 async function until(what: string, ok: () => boolean): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (!ok()) {
@@ -75,7 +81,7 @@ async function heldThenQueued(h: Harness, gate: ReturnType<typeof auditGate>, be
 
 t.test('concurrent grants share INSERTs; every 200 has its committed row', async (t) => {
   const gate = auditGate();
-  const h = await startHarness(t, { wrapStore: (s) => gate.wrap(s) });
+  const h = await startHarness(t, { config: ONE_SLOT, wrapStore: (s) => gate.wrap(s) });
   const n = 24;
   // One caller: its STS session is cached by the first grant, so the queued ones need no AssumeRole
   // (on a loaded machine, 25 of them could time out and turn grants into audited STS failures).
@@ -106,7 +112,7 @@ t.test('concurrent grants share INSERTs; every 200 has its committed row', async
 t.test('one bad row fails its whole batch: every grant in it is a 503 and no token leaves', async (t) => {
   const gate = auditGate();
   const signer = recordingSigner();
-  const h = await startHarness(t, { wrapStore: (s) => gate.wrap(s), deps: { signToken: signer.signToken } });
+  const h = await startHarness(t, { config: ONE_SLOT, wrapStore: (s) => gate.wrap(s), deps: { signToken: signer.signToken } });
   const bearers = await callers(h, 7);
   // A real database-side failure of one row (not a mocked function): the statement, so the batch, fails.
   await h.store.exec(`CREATE FUNCTION poison_row() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -135,7 +141,7 @@ t.test('one bad row fails its whole batch: every grant in it is a 503 and no tok
 
 t.test('close writes what is queued before the store goes', async (t) => {
   const gate = auditGate();
-  const h = await startHarness(t, { wrapStore: (s) => gate.wrap(s) });
+  const h = await startHarness(t, { config: ONE_SLOT, wrapStore: (s) => gate.wrap(s) });
   const bearers = await callers(h, 4);
   const { first, rest } = await heldThenQueued(h, gate, bearers, ['x', 'y', 'z']);
   const closing = h.app.close();
@@ -152,7 +158,7 @@ if (process.env.DATABASE_URL) {
   t.test('a connection lost mid-commit fails every grant of that batch', async (t) => {
     const gate = auditGate();
     const signer = recordingSigner();
-    const h = await startHarness(t, { wrapStore: (s) => gate.wrap(s), deps: { signToken: signer.signToken } });
+    const h = await startHarness(t, { config: ONE_SLOT, wrapStore: (s) => gate.wrap(s), deps: { signToken: signer.signToken } });
     const bearers = await callers(h, 5);
     // The batch holding the 'slow' row stays inside its INSERT long enough to be killed there.
     await h.store.exec(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
