@@ -71,7 +71,11 @@ export function createAuditWriter({ store, maxBatchRows, maxConcurrentFlushes, o
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
-    onFlush?.({ rows: batch.length, seconds: (performance.now() - started) / 1000, ok });
+    try {
+      onFlush?.({ rows: batch.length, seconds: (performance.now() - started) / 1000, ok });
+    } catch {
+      // A metrics hook must not leave the callers of a committed batch waiting.
+    }
     if (ok) for (const p of batch) p.resolve();
   }
 
