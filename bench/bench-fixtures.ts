@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { OidcIssuer } from '../src/sandbox/oidc-issuer.js';
-import { runSqlOnce } from '../src/store/run-sql.js';
 import type { StsEmulator } from '../src/sandbox/sts-emulator.js';
+import { runSqlOnce } from '../src/store/run-sql.js';
 import type { LoadEntry } from './load-protocol.js';
 
 export const ADMIN_SUBJECT = 'dba-bench';
@@ -15,30 +12,21 @@ const LEVELS_WITH_OWN_ROLE = ['ro', 'rw'] as const;
 const roleArn = (db: string, suffix: string) => `arn:aws:iam::${ACCOUNT}:role/${db}-${suffix}`;
 const externalId = (db: string) => `bench-${db}-ext`;
 
-/** Where the bench keeps its data, and how to get rid of it afterwards. */
-export interface BenchStoreLocation {
+/** A throwaway database on the DATABASE_URL server, so a bench never reads or leaves rows in a real one. */
+export interface BenchDatabase {
   label: string;
-  /** The `store` section of dab's config. */
-  storeConfig: { url: string } | { dataDir: string };
+  url: string;
   remove(): Promise<void>;
 }
 
-/**
- * A fresh, empty place for the store: a throwaway database on the DATABASE_URL server (so a
- * bench never reads or leaves rows in a real one), otherwise a temp dir for the embedded store.
- */
-export async function benchStoreLocation(serverUrl: string | undefined): Promise<BenchStoreLocation> {
-  if (!serverUrl) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'dab-bench-'));
-    return { label: `embedded (PGlite in ${dataDir}, in the bench process)`, storeConfig: { dataDir }, remove: () => rm(dataDir, { recursive: true, force: true }) };
-  }
+export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
   const name = `dab_bench_${randomBytes(6).toString('hex')}`;
   await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     label: `postgres (${url.host}, database ${name})`,
-    storeConfig: { url: url.toString() },
+    url: url.toString(),
     remove: () => runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
@@ -58,14 +46,23 @@ interface CallerPlan {
   requests: Array<{ database: string; access: string }>;
 }
 
+type Mapping = { name: string; principal: { subject: string } | { group: string }; database: string; levels: string[] };
+
+/** The callers of one load mix, the mappings that allow them, and the request variants they send. */
+export interface MixPlan {
+  callers: CallerPlan[];
+  mappings: Mapping[];
+}
+
 /**
- * A spread of callers like a real estate's: each mapped to one or two databases, some by subject
- * (some with ro only, some ro + rw), some only through a team group, some also with monitor
- * access elsewhere. Every planned request is allowed, so any non-2xx is a bench or broker fault.
+ * The repeating mix: a spread of callers like a real estate's, each mapped to one or two databases,
+ * some by subject (some with ro only, some ro + rw), some only through a team group, some also with
+ * monitor access elsewhere. A few hundred variants in rotation, so each comes round several times
+ * a second and dab may hand out a token signed earlier in the same second.
  */
-function planCallers(count: number): { callers: CallerPlan[]; mappings: object[] } {
+export function planRepeating(count: number): MixPlan {
   const callers: CallerPlan[] = [];
-  const mappings: object[] = DATABASES.map((db) => ({ principal: { group: `team-${db}` }, database: db, levels: ['ro'] }));
+  const mappings: Mapping[] = DATABASES.map((db) => ({ name: `team-${db}`, principal: { group: `team-${db}` }, database: db, levels: ['ro'] }));
   for (let i = 0; i < count; i++) {
     const subject = `svc-${String(i).padStart(3, '0')}`;
     const home = DATABASES[i % DATABASES.length]!;
@@ -75,12 +72,12 @@ function planCallers(count: number): { callers: CallerPlan[]; mappings: object[]
       plan.requests.push({ database: home, access: 'ro' });
     } else {
       const levels = i % 2 ? ['ro'] : ['ro', 'rw'];
-      mappings.push({ principal: { subject }, database: home, levels });
+      mappings.push({ name: `${subject}-${home}`, principal: { subject }, database: home, levels });
       for (const access of levels) plan.requests.push({ database: home, access });
     }
     if (i % 3 === 0) {
       const other = DATABASES[(i + 1) % DATABASES.length]!;
-      mappings.push({ principal: { subject }, database: other, levels: ['monitor'] });
+      mappings.push({ name: `${subject}-${other}`, principal: { subject }, database: other, levels: ['monitor'] });
       plan.requests.push({ database: other, access: 'monitor' });
     }
     callers.push(plan);
@@ -89,45 +86,62 @@ function planCallers(count: number): { callers: CallerPlan[]; mappings: object[]
 }
 
 /**
- * Registers the databases and mappings through dab's admin API over HTTP (as a DBA would) and
- * pre-signs one JWT per caller, so signing never happens while load runs.
+ * The distinct mix: many callers, each mapped by subject to one database at one level and sending
+ * one request variant. Every variant is its own STS session (sessions are per caller and role), so
+ * dab can reuse a token only if the same variant comes round twice within one wall-clock second:
+ * with more variants in rotation than grants per second, it never does, and every grant is signed.
  */
-export async function registerBenchFixtures(baseUrl: string, issuer: OidcIssuer, callerCount: number): Promise<{ entries: LoadEntry[]; callers: number }> {
+export function planDistinct(count: number): MixPlan {
+  const levels = ['ro', 'rw', 'monitor'] as const;
+  const callers: CallerPlan[] = [];
+  const mappings: Mapping[] = [];
+  for (let i = 0; i < count; i++) {
+    const subject = `dst-${String(i).padStart(5, '0')}`;
+    const database = DATABASES[i % DATABASES.length]!;
+    const access = levels[Math.floor(i / DATABASES.length) % levels.length]!;
+    mappings.push({ name: subject, principal: { subject }, database, levels: [access] });
+    callers.push({ subject, groups: [], requests: [{ database, access }] });
+  }
+  return { callers, mappings };
+}
+
+/**
+ * Registers the databases and every mix's mappings with one declarative apply over HTTP (as a DBA
+ * applying an access file from git would), then pre-signs one JWT per caller, so signing never
+ * happens while load runs. Returns each mix's request variants, in plan order.
+ */
+export async function registerBenchFixtures(baseUrl: string, issuer: OidcIssuer, mixes: MixPlan[], progress: (what: string) => void): Promise<LoadEntry[][]> {
   const adminToken = await issuer.sign({ sub: ADMIN_SUBJECT }, { expiresIn: '1h' });
-  const post = async (path: string, body: object) => {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${await res.text()}`);
-  };
+  const databases = DATABASES.map((db) => ({
+    name: db,
+    host: `${db}.cluster-bench01.us-east-1.rds.amazonaws.com`,
+    port: 5432,
+    region: 'us-east-1',
+    dbname: db,
+    roleArn: roleArn(db, 'dab'),
+    externalId: externalId(db),
+    levels: { ro: { dbUser: `${db}_ro`, roleArn: roleArn(db, 'ro') }, rw: { dbUser: `${db}_rw`, roleArn: roleArn(db, 'rw') }, monitor: { dbUser: `${db}_monitor` } },
+  }));
+  const mappings = mixes.flatMap((mix) => mix.mappings.map(({ principal, ...rest }) => ({ ...rest, principal: { issuer: issuer.issuer, ...principal } })));
+  const res = await fetch(`${baseUrl}/v1/admin/apply`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ document: { databases, mappings } }),
+  });
+  if (res.status !== 200) throw new Error(`POST /v1/admin/apply answered ${res.status}: ${(await res.text()).slice(0, 2000)}`);
+  await res.arrayBuffer();
+  progress(`signing ${mixes.reduce((n, m) => n + m.callers.length, 0)} callers' JWTs`);
 
-  for (const db of DATABASES) {
-    await post('/v1/databases', {
-      name: db,
-      host: `${db}.cluster-bench01.us-east-1.rds.amazonaws.com`,
-      port: 5432,
-      region: 'us-east-1',
-      dbname: db,
-      roleArn: roleArn(db, 'dab'),
-      externalId: externalId(db),
-      levels: { ro: { dbUser: `${db}_ro`, roleArn: roleArn(db, 'ro') }, rw: { dbUser: `${db}_rw`, roleArn: roleArn(db, 'rw') }, monitor: { dbUser: `${db}_monitor` } },
-    });
+  const perMix: LoadEntry[][] = [];
+  for (const mix of mixes) {
+    // Long enough to outlive warm-ups and runs, so no request meets an expired token. Signed a
+    // batch at a time: WebCrypto signs off the main thread, so a batch uses both cores.
+    const tokens: string[] = [];
+    for (let i = 0; i < mix.callers.length; i += 32) {
+      const batch = mix.callers.slice(i, i + 32);
+      tokens.push(...(await Promise.all(batch.map((c) => issuer.sign({ sub: c.subject, groups: c.groups }, { expiresIn: '1h' })))));
+    }
+    perMix.push(mix.callers.flatMap((caller, i) => caller.requests.map((request) => ({ token: tokens[i]!, body: JSON.stringify({ ...request, reason: 'bench' }) }))));
   }
-  const { callers, mappings } = planCallers(callerCount);
-  const withIssuer = (m: object) => {
-    const { principal, ...rest } = m as { principal: object };
-    return { principal: { issuer: issuer.issuer, ...principal }, ...rest };
-  };
-  // A few at a time: setup speed matters little, but 300 sequential round trips add up.
-  for (let i = 0; i < mappings.length; i += 8) await Promise.all(mappings.slice(i, i + 8).map((m) => post('/v1/mappings', withIssuer(m))));
-
-  const entries: LoadEntry[] = [];
-  for (const caller of callers) {
-    // Long enough to outlive warm-ups and runs, so no request meets an expired token.
-    const token = await issuer.sign({ sub: caller.subject, groups: caller.groups }, { expiresIn: '1h' });
-    for (const request of caller.requests) entries.push({ token, body: JSON.stringify({ ...request, reason: 'bench' }) });
-  }
-  return { entries, callers: callers.length };
+  return perMix;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { insertAuditEvent } from '../src/audit/audit-repo.js';
 import { bearerToken } from '../src/auth/auth-hooks.js';
 import type { Caller } from '../src/auth/caller.js';
@@ -10,10 +11,28 @@ import { AppError, PROBLEMS } from '../src/http/problem.js';
 import { registerStrictValidation } from '../src/http/validation.js';
 import type { Store } from '../src/store/store.js';
 
-/** The event type of floor rows: kept apart from dab's own, so counting `credential.issued` stays exact. */
+/** The event type of audit-floor rows: kept apart from dab's own, so counting `credential.issued` stays exact. */
 export const FLOOR_EVENT_TYPE = 'bench.floor';
 
+/**
+ * The lean floor's own table: a primary key and the least a credentials endpoint must record to
+ * be audited at all — when, who (issuer + subject), what (database + level) and the grant's id.
+ * No secondary index, no constraint beyond the key: the cheapest write that still says who got what.
+ */
+export const LEAN_FLOOR_TABLE_SQL = `CREATE TABLE IF NOT EXISTS bench_floor_events (
+  id bigserial PRIMARY KEY,
+  grant_id uuid NOT NULL,
+  occurred_at timestamptz NOT NULL DEFAULT now(),
+  issuer text NOT NULL,
+  subject text NOT NULL,
+  database_name text NOT NULL,
+  access_level text NOT NULL
+)`;
+const LEAN_INSERT_SQL = 'INSERT INTO bench_floor_events (grant_id, issuer, subject, database_name, access_level) VALUES ($1, $2, $3, $4, $5)';
+
 const PLACEHOLDER_TOKEN = `floor.example.com:5432/?Action=connect&DBUser=floor_ro_user&${'X'.repeat(1150)}`;
+// A grant-sized answer (a real token is ~1.2 KB): sending and parsing it is part of the HTTP cost.
+const answer = (grantId: string) => ({ grantId, token: PLACEHOLDER_TOKEN, user: 'floor_ro_user', expiresAt: new Date(Date.now() + 900_000).toISOString() });
 
 const GRANT_SHAPED_COLUMNS = {
   rule: '00000000-0000-4000-8000-000000000000',
@@ -25,36 +44,56 @@ const GRANT_SHAPED_COLUMNS = {
   tokenFingerprint: `hmac-sha256:${'0'.repeat(64)}`,
 };
 
-/**
- * The floor: the least any audited credentials endpoint has to do, so the broker can be judged
- * against it rather than against an absolute number that depends on the machine.
- *
- * It does what is unavoidable and nothing else: the same HTTP stack (Fastify, strict body
- * validation with the same request schema, a request id, logging at the same level), the same JWT
- * verification (dab's own verifier: jose remote JWKS against the same issuer with the same options),
- * and one committed single-row INSERT into the same `audit_events` table through the same store.
- * No mapping lookups, no STS session, no token signing, no metrics.
- */
-export async function buildFloorServer(config: Config, store: Store): Promise<FastifyInstance> {
-  // Its own verifier instance, so its JWKS cache is warmed by its own traffic, not the broker's.
-  const verifier = createJwtVerifier(config.auth);
-  const callers = new WeakMap<object, Caller>();
-
-  const app = Fastify({ logger: { level: config.logLevel }, genReqId: () => randomUUID(), requestIdHeader: false, bodyLimit: 1024 * 1024 });
-  registerStrictValidation(app);
-
-  // The bench only sends valid tokens; an error here means the bench is broken, and shows as non-2xx.
+// The bench only sends valid tokens; an error here means the bench is broken, and shows as non-2xx.
+function plainErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
     const status = err instanceof AppError ? PROBLEMS[err.code][0] : err.statusCode ?? 500;
     return reply.code(status).send({ error: err.message });
   });
+}
 
+/**
+ * The lean floor, the anchor the broker is judged against: the cheapest audited credentials
+ * endpoint one could write. Fastify with its defaults (no logger) and a body schema, dab's JWT
+ * verifier (jose remote JWKS, same issuer, same options), and one committed single-row INSERT
+ * into `bench_floor_events` through a plain pg Pool as large as dab's default pool. Nothing else:
+ * no request log, no mapping lookup, no STS, no signing, no metrics, no audit_events indexes.
+ */
+export function buildLeanFloor(config: Config, pool: pg.Pool): FastifyInstance {
+  const verifier = createJwtVerifier(config.auth);
+  const callers = new WeakMap<object, Caller>();
+  const app = Fastify({ bodyLimit: 1024 * 1024 });
+  plainErrors(app);
   // Authenticated before the body is read, as dab does.
   app.addHook('onRequest', async (request) => {
     callers.set(request, await verifier.verify(bearerToken(request)));
   });
+  app.post('/v1/credentials', { schema: { body: CredentialsRequest } }, async function leanFloorGrant(request) {
+    const body = request.body as CredentialsRequest;
+    const caller = callers.get(request)!;
+    const grantId = randomUUID();
+    await pool.query(LEAN_INSERT_SQL, [grantId, caller.issuer, caller.subject, body.database, body.access]);
+    return answer(grantId);
+  });
+  return app;
+}
 
-  app.post('/v1/credentials', { schema: { body: CredentialsRequest } }, async (request) => {
+/**
+ * The audit floor, a second reference that says where the time goes: the lean floor plus what
+ * dab's shape costs before any broker logic — request logging at dab's default level, request ids,
+ * dab's strict validation, and the INSERT of a grant-shaped row into dab's own `audit_events`
+ * (with all its indexes) through dab's own store. Still no mapping lookup, STS, signing or metrics.
+ */
+export function buildAuditFloor(config: Config, store: Store): FastifyInstance {
+  const verifier = createJwtVerifier(config.auth);
+  const callers = new WeakMap<object, Caller>();
+  const app = Fastify({ logger: { level: config.logLevel }, genReqId: () => randomUUID(), requestIdHeader: false, bodyLimit: 1024 * 1024 });
+  registerStrictValidation(app);
+  plainErrors(app);
+  app.addHook('onRequest', async (request) => {
+    callers.set(request, await verifier.verify(bearerToken(request)));
+  });
+  app.post('/v1/credentials', { schema: { body: CredentialsRequest } }, async function auditFloorGrant(request) {
     const body = request.body as CredentialsRequest;
     const agent = request.headers['user-agent'];
     const eventId = randomUUID();
@@ -73,8 +112,7 @@ export async function buildFloorServer(config: Config, store: Store): Promise<Fa
       callerReason: body.reason ?? null,
       // Filled like a grant's row, so the INSERT writes the same bytes and the same index entries
       // (partial indexes on these columns would otherwise make the floor cheaper than any grant).
-      // Spelled out rather than spread in: a spread makes V8 build the object slowly, and the
-      // floor must not carry a cost a careful endpoint would avoid.
+      // Spelled out rather than spread in: a spread makes V8 build the object slowly.
       rule: GRANT_SHAPED_COLUMNS.rule,
       dbUser: GRANT_SHAPED_COLUMNS.dbUser,
       roleArn: GRANT_SHAPED_COLUMNS.roleArn,
@@ -84,8 +122,7 @@ export async function buildFloorServer(config: Config, store: Store): Promise<Fa
       tokenFingerprint: GRANT_SHAPED_COLUMNS.tokenFingerprint,
       expiresAt: new Date(Date.now() + 900_000),
     });
-    // A grant-sized answer (a real token is ~1.2 KB): sending and parsing it is part of the HTTP cost.
-    return { grantId: eventId, token: PLACEHOLDER_TOKEN, user: GRANT_SHAPED_COLUMNS.dbUser, expiresAt: new Date(Date.now() + 900_000).toISOString() };
+    return answer(eventId);
   });
   return app;
 }

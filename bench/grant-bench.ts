@@ -1,20 +1,19 @@
-// npm run bench: the grant path under load next to its floor (same HTTP + JWT + one audit INSERT),
-// in one run, on the store DATABASE_URL names or else the embedded one. See bench-report.ts for targets.
+// npm run bench: dab's grant path under load, measured from outside, next to a lean floor (the
+// cheapest audited credentials endpoint) and an audit floor (the same, writing into dab's own
+// audit table), each server in its own process, over two caller mixes. See bench-report.ts.
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.js';
-import { createAssumeRole } from '../src/aws/sts-client.js';
-import { parseConfig } from '../src/config/load-config.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { startOidcIssuer } from '../src/sandbox/oidc-issuer.js';
 import { startStsEmulator } from '../src/sandbox/sts-emulator.js';
-import { migrate } from '../src/store/migrate.js';
-import { openStore } from '../src/store/open-store.js';
-import type { Store } from '../src/store/store.js';
-import { ADMIN_SUBJECT, addBenchRoles, benchStoreLocation, registerBenchFixtures } from './bench-fixtures.js';
-import { printReport, ratioOf, type BenchRound } from './bench-report.js';
-import { buildFloorServer } from './floor-server.js';
-import { runLoad, type LoadResult } from './load-protocol.js';
+import { runSqlOnce } from '../src/store/run-sql.js';
+import { ADMIN_SUBJECT, addBenchRoles, createBenchDatabase, planDistinct, planRepeating, registerBenchFixtures, type MixPlan } from './bench-fixtures.js';
+import { printReport, SERVER_LABEL, throughputRatio, type BenchRound, type Measured, type MixFigures, type ServerName } from './bench-report.js';
+import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
+import { startLoadGenerator, type LoadResult } from './load-protocol.js';
+import { forkFloor, freePort, spawnDab, type ServerProcess } from './server-process.js';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -24,27 +23,27 @@ function envInt(name: string, fallback: number): number {
 }
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
-const ROUNDS = envInt('BENCH_ROUNDS', 6);
+const ROUNDS = envInt('BENCH_ROUNDS', 4);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32);
+const DISTINCT_CALLERS = envInt('BENCH_DISTINCT_CALLERS', 3000);
+const REPEATING_CALLERS = envInt('BENCH_REPEATING_CALLERS', 200);
+const MIXES = (process.env.BENCH_MIXES || 'distinct,repeating').split(',').map((m) => m.trim());
 const WARMUP_SECONDS = 2;
-const CALLERS = 200;
 
 // Progress goes to stderr, so stdout carries only the summary.
 const started = Date.now();
 const progress = (what: string) => console.error(`bench +${((Date.now() - started) / 1000).toFixed(1)}s: ${what}`);
 
-// Run order. Both servers are warmed first (JIT, JWKS caches, STS sessions, pg pool), then measured
-// in rounds that alternate which goes first (floor-broker, broker-floor, …). On a shared 2-core
-// machine throughput drifts and jumps by tens of percent from one ten-second stretch to the next;
-// a ratio taken from two runs side by side, in alternating order, cancels most of that, and the
-// median of the rounds' ratios is not moved by one bad stretch.
-const ORDER = 'warm floor, warm broker, then rounds alternating floor→broker and broker→floor';
+// dab sits between the two floors and they swap sides each round: on a shared 2-core machine
+// throughput drifts and jumps by tens of percent from one stretch to the next; neighbours in
+// alternating order cancel most of it, and the median of the rounds' ratios ignores one bad stretch.
+const roundOrder = (r: number): ServerName[] => (r % 2 === 1 ? ['lean', 'broker', 'audit'] : ['audit', 'broker', 'lean']);
+const ORDER = 'per mix: warm each server, then rounds lean→dab→audit and audit→dab→lean alternately';
 
 // Everything started is undone in reverse order, on success, failure or Ctrl-C.
 const cleanups: Array<() => unknown> = [];
 const onCleanup = (fn: () => unknown): void => void cleanups.push(fn);
 let cleaningUp: Promise<void> | undefined;
-// One cleanup however often asked (a signal can arrive while main is already cleaning up).
 function cleanUp(): Promise<void> {
   cleaningUp ??= (async () => {
     while (cleanups.length) {
@@ -58,131 +57,168 @@ function cleanUp(): Promise<void> {
   return cleaningUp;
 }
 
-async function listen(app: FastifyInstance): Promise<string> {
-  onCleanup(() => app.close());
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-}
-
-/**
- * One load phase, with the peak resident set size (sampled every 100 ms, plus once at each end) and
- * the CPU time this process spent while it ran (dab and the floor both live here).
- */
-async function measured(fn: () => Promise<LoadResult>): Promise<{ run: LoadResult; peakRss: number; cpuMicros: number }> {
-  let peakRss = process.memoryUsage.rss();
-  const timer = setInterval(() => void (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
-  const cpuBefore = process.cpuUsage();
-  try {
-    const run = await fn();
-    const cpu = process.cpuUsage(cpuBefore);
-    return { run, peakRss: Math.max(peakRss, process.memoryUsage.rss()), cpuMicros: cpu.user + cpu.system };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-async function countRows(store: Store, sql: string): Promise<number> {
-  const { rows } = await store.query<{ n: number }>(sql);
-  return Number(rows[0]?.n ?? 0);
-}
-const countIssued = (store: Store) => countRows(store, "SELECT count(*)::int AS n FROM audit_events WHERE event_type = 'credential.issued'");
-const countPairs = (store: Store) =>
-  countRows(store, "SELECT count(DISTINCT (actor_issuer, actor_subject, role_arn))::int AS n FROM audit_events WHERE event_type = 'credential.issued'");
-
 /** dab's own count of tokens signed and reused within their signing second (its /metrics). */
-async function tokenCounts(brokerUrl: string): Promise<{ signed: number; reused: number }> {
-  const text = await (await fetch(`${brokerUrl}/metrics`)).text();
+async function tokenCounts(dabUrl: string): Promise<{ signed: number; reused: number }> {
+  const text = await (await fetch(`${dabUrl}/metrics`)).text();
   const count = (source: string) => Number(new RegExp(`^dab_rds_tokens_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   return { signed: count('signed'), reused: count('reused') };
 }
 
-async function main(): Promise<boolean> {
-  const location = await benchStoreLocation(process.env.DATABASE_URL || undefined);
-  onCleanup(() => location.remove());
+interface Mix {
+  name: string;
+  description: string;
+  judged: boolean;
+  plan: MixPlan;
+}
+
+function chosenMixes(): Mix[] {
+  const known: Mix[] = [
+    {
+      name: 'distinct',
+      description: 'every caller its own subject, STS session and request; no token can be reused within its signing second',
+      judged: true,
+      plan: planDistinct(DISTINCT_CALLERS),
+    },
+    {
+      name: 'repeating',
+      description: 'callers with one to three variants each, coming round several times a second (today\'s estate-like mix)',
+      judged: false,
+      plan: planRepeating(REPEATING_CALLERS),
+    },
+  ];
+  const unknown = MIXES.filter((m) => !known.some((k) => k.name === m));
+  if (unknown.length || MIXES.length === 0) throw new Error(`BENCH_MIXES: expected distinct and/or repeating, got "${MIXES.join(',')}"`);
+  return known.filter((k) => MIXES.includes(k.name));
+}
+
+async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMissed: boolean }> {
+  const mixes = chosenMixes();
+  const db = await createBenchDatabase(serverUrl);
+  onCleanup(() => db.remove());
+  const workDir = await mkdtemp(join(tmpdir(), 'dab-bench-'));
+  onCleanup(() => rm(workDir, { recursive: true, force: true }));
   const sts = await startStsEmulator();
   onCleanup(() => sts.close());
   addBenchRoles(sts);
   const issuer = await startOidcIssuer();
   onCleanup(() => issuer.close());
+  await runSqlOnce(db.url, LEAN_FLOOR_TABLE_SQL);
 
-  const config = parseConfig({
-    // warn, not info: the bench measures the grant path, not per-request log I/O.
-    logLevel: 'warn',
-    store: location.storeConfig,
-    auth: {
-      issuers: [{ issuer: issuer.issuer, audience: 'dab', jwksUrl: issuer.jwksUrl, algorithms: ['RS256'] }],
-      admins: [{ issuer: issuer.issuer, subject: ADMIN_SUBJECT }],
+  progress('starting dab serve');
+  const port = await freePort();
+  // dab at its defaults: only the store, the issuer (and one admin, to register fixtures), the STS
+  // endpoint and region, the fingerprint key and the AWS credentials are set. Nothing inherited:
+  // no DAB_* or AWS_* setting of the shell running the bench leaks in, nor ~/.aws files.
+  const dab = await spawnDab({
+    mainJs: new URL('../src/cli/main.js', import.meta.url).pathname,
+    port,
+    logFile: join(workDir, 'dab.log'),
+    register: (p) => onCleanup(() => p.stop()),
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: workDir,
+      DATABASE_URL: db.url,
+      DAB_PORT: String(port),
+      DAB_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audience: 'dab', jwksUrl: issuer.jwksUrl }]),
+      DAB_ADMINS: JSON.stringify([{ issuer: issuer.issuer, subject: ADMIN_SUBJECT }]),
+      DAB_AUDIT_FINGERPRINT_KEY: randomBytes(32).toString('hex'),
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ACCESS_KEY_ID: sts.baseCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: sts.baseCredentials.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(workDir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-aws-credentials'),
     },
-    sts: { region: 'us-east-1', endpoint: sts.url },
-    audit: { fingerprintKey: randomBytes(32).toString('hex') },
   });
-  // Opened from dab's own config, so the pool size and timeouts are what the server would use.
-  // pg's pool.end() resolves before its sockets close, so dropping the bench database can still
-  // kill a closing connection: expected during cleanup, worth a line at any other time.
-  const store = await openStore(config.store, (err) => void (cleaningUp ?? console.error(`bench store pool error: ${err.message}`)));
-  onCleanup(() => store.close());
-  await migrate(store);
-  const aws = createAssumeRole(config.sts, sts.baseCredentials);
-  onCleanup(() => aws.destroy());
-
-  const brokerUrl = await listen(await buildApp(config, { store, assumeRole: aws.assumeRole }));
-  const floorUrl = await listen(await buildFloorServer(config, store));
-  progress('registering databases, mappings and callers');
-  const { entries, callers } = await registerBenchFixtures(brokerUrl, issuer, CALLERS);
-
-  const load = (url: string, seconds: number, what: string, minRequests = 0): Promise<LoadResult> => {
-    progress(`${what} (${seconds} s)`);
-    return runLoad({ url, path: '/v1/credentials', entries, connections: CONNECTIONS, seconds, minRequests }, onCleanup);
+  // Forked after dab is ready, so dab's migrations have created audit_events for the audit floor.
+  const floorEnv = (kind: 'lean' | 'audit') => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    FLOOR_KIND: kind,
+    DATABASE_URL: db.url,
+    FLOOR_ISSUER: issuer.issuer,
+    FLOOR_JWKS_URL: issuer.jwksUrl,
+  });
+  const floorScript = new URL('./floor-main.js', import.meta.url);
+  const servers: Record<ServerName, ServerProcess> = {
+    broker: dab,
+    lean: await forkFloor({ name: 'lean floor', script: floorScript, env: floorEnv('lean'), logFile: join(workDir, 'lean.log'), register: (p) => onCleanup(() => p.stop()) }),
+    audit: await forkFloor({ name: 'audit floor', script: floorScript, env: floorEnv('audit'), logFile: join(workDir, 'audit.log'), register: (p) => onCleanup(() => p.stop()) }),
   };
-  // Warm-ups send every variant at least once, so the measured broker run finds every STS session
-  // cached, as a long-running dab would: it measures the steady state, not the first hour's misses.
-  const warmFloor = await load(floorUrl, WARMUP_SECONDS, 'warming the floor', entries.length);
-  const warmBroker = await load(brokerUrl, WARMUP_SECONDS, 'warming the broker', entries.length);
-  // Every request the generator sent was answered before it reports (see load-generator.ts), and
-  // dab commits a grant's row before answering, so the difference is exactly the broker runs' rows.
-  const issuedBefore = await countIssued(store);
-  const tokensBefore = await tokenCounts(brokerUrl);
-  const rounds: BenchRound[] = [];
-  let peakRss = 0;
-  for (let r = 1; r <= ROUNDS; r++) {
-    const measureFloor = () => measured(() => load(floorUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the floor`));
-    const measureBroker = async () => {
-      const m = await measured(() => load(brokerUrl, SECONDS, `round ${r}/${ROUNDS}: measuring the broker`));
-      peakRss = Math.max(peakRss, m.peakRss);
-      return m;
+
+  progress(`registering databases and the mappings of ${mixes.map((m) => `${m.plan.callers.length} ${m.name}`).join(' + ')} callers`);
+  const entriesPerMix = await registerBenchFixtures(dab.url, issuer, mixes.map((m) => m.plan), progress);
+
+  const counter = new pg.Client({ connectionString: db.url, application_name: 'dab-bench-counter' });
+  await counter.connect();
+  onCleanup(() => counter.end());
+  const count = async (sql: string) => Number((await counter.query<{ n: number }>(sql)).rows[0]?.n ?? 0);
+  const countIssued = () => count("SELECT count(*)::int AS n FROM audit_events WHERE event_type = 'credential.issued'");
+
+  const generator = startLoadGenerator();
+  onCleanup(() => generator.close());
+  const figures: MixFigures[] = [];
+  for (const [m, mix] of mixes.entries()) {
+    const entries = entriesPerMix[m]!;
+    generator.setEntries(entries);
+    const load = (s: ServerName, seconds: number, what: string, minRequests = 0): Promise<LoadResult> => {
+      progress(`${mix.name}: ${what} ${SERVER_LABEL[s]} (${seconds} s${minRequests ? `, ≥ ${minRequests} requests` : ''})`);
+      return generator.run({ url: servers[s].url, path: '/v1/credentials', connections: CONNECTIONS, seconds, minRequests });
     };
-    // Odd rounds measure the floor first, even rounds the broker.
-    const floorFirst = r % 2 === 1;
-    const first = await (floorFirst ? measureFloor() : measureBroker());
-    const second = await (floorFirst ? measureBroker() : measureFloor());
-    const [floor, broker] = floorFirst ? [first, second] : [second, first];
-    rounds.push({ floor: floor.run, broker: broker.run, floorCpuMicros: floor.cpuMicros, brokerCpuMicros: broker.cpuMicros });
-    progress(`round ${r}/${ROUNDS}: broker/floor ${ratioOf(broker.run, floor.run).toFixed(2)}`);
+    const measure = async (s: ServerName, what: string): Promise<Measured> => {
+      const before = servers[s].usage().cpuMicros;
+      const run = await load(s, SECONDS, what);
+      return { run, cpuMicros: servers[s].usage().cpuMicros - before };
+    };
+    // Warm-ups: JIT, JWKS caches, pools. dab's also sends every variant at least once, so every STS
+    // session is cached and the runs measure a long-running dab's steady state, not its first
+    // hour's misses; the floors keep nothing per caller, so a few seconds warm them.
+    const warm = {} as Record<ServerName, LoadResult>;
+    for (const s of ['lean', 'broker', 'audit'] as const) warm[s] = await load(s, WARMUP_SECONDS, 'warming', s === 'broker' ? entries.length : 0);
+
+    // Every request the generator sent was answered before it reports (see load-generator.ts), and
+    // dab commits a grant's row before answering, so the difference is exactly the measured rows.
+    const issuedBefore = await countIssued();
+    const tokensBefore = await tokenCounts(dab.url);
+    const callsBefore = sts.assumeRoleCalls;
+    const rounds: BenchRound[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const order = roundOrder(r);
+      const runs = {} as Record<ServerName, Measured>;
+      for (const s of order) runs[s] = await measure(s, `round ${r}/${ROUNDS}: measuring`);
+      rounds.push({ order, runs });
+      progress(`${mix.name}: round ${r}/${ROUNDS}: dab/lean ${throughputRatio(runs.broker.run, runs.lean.run).toFixed(2)}, dab/audit ${throughputRatio(runs.broker.run, runs.audit.run).toFixed(2)}`);
+    }
+    const tokensAfter = await tokenCounts(dab.url);
+    figures.push({
+      name: mix.name,
+      description: mix.description,
+      judged: mix.judged,
+      callers: mix.plan.callers.length,
+      variants: entries.length,
+      warm,
+      rounds,
+      issuedRows: (await countIssued()) - issuedBefore,
+      tokens: { signed: tokensAfter.signed - tokensBefore.signed, reused: tokensAfter.reused - tokensBefore.reused },
+      assumeRoleInRuns: sts.assumeRoleCalls - callsBefore,
+    });
   }
-  const issuedRows = (await countIssued(store)) - issuedBefore;
-  const tokensAfter = await tokenCounts(brokerUrl);
+  const pairs = await count("SELECT count(DISTINCT (actor_issuer, actor_subject, role_arn))::int AS n FROM audit_events WHERE event_type = 'credential.issued'");
+  const dabUsage = dab.usage();
+  const peakRss = { broker: dabUsage.peakRssBytes, lean: servers.lean.usage().peakRssBytes, audit: servers.audit.usage().peakRssBytes };
   progress('done; cleaning up');
 
   return printReport({
-    storeLabel: location.label,
+    storeLabel: db.label,
     connections: CONNECTIONS,
     seconds: SECONDS,
     warmupSeconds: WARMUP_SECONDS,
-    callers,
-    variants: entries.length,
     order: ORDER,
-    rounds,
-    warmFloor,
-    warmBroker,
-    peakRssBytes: peakRss,
-    rssNote:
-      store.kind === 'embedded'
-        ? 'RSS of the bench process, which dab runs inside: it also holds the floor server, STS emulator, OIDC issuer and the embedded PGlite store.'
-        : 'RSS of the bench process, which dab runs inside: it also holds the floor server, STS emulator and OIDC issuer (PostgreSQL is not included).',
+    mixes: figures,
     assumeRoleCalls: sts.assumeRoleCalls,
-    pairs: await countPairs(store),
-    issuedRows,
-    tokens: { signed: tokensAfter.signed - tokensBefore.signed, reused: tokensAfter.reused - tokensBefore.reused },
+    pairs,
+    peakRss,
+    dabFinalRss: dabUsage.rssBytes,
   });
 }
 
@@ -195,9 +231,21 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+if (!process.env.DATABASE_URL) {
+  console.error(
+    'npm run bench needs DATABASE_URL: a PostgreSQL server on which it may create (and afterwards drop) a database, e.g.\n' +
+      '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench\n' +
+      'There is no embedded variant: the embedded store (PGlite) lives inside one process, so floors in their own\n' +
+      'processes could not write to the same store, and the bench could not count its audit rows while dab runs.',
+  );
+  process.exit(2);
+}
+
 let exitCode = 1;
 try {
-  exitCode = (await main()) ? 1 : 0;
+  const { hardFailure, targetMissed } = await main(process.env.DATABASE_URL);
+  // A speed miss fails the run only when asked (BENCH_STRICT=1): throughput on a shared machine is noisy.
+  exitCode = hardFailure || (targetMissed && process.env.BENCH_STRICT === '1') ? 1 : 0;
 } catch (err) {
   // After a signal, the phase that was running fails as its child is killed: not news.
   if (!interrupted) console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);

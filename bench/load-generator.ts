@@ -1,9 +1,9 @@
-// The load generator: a child process (forked by load-protocol.ts) that drives one server with
-// autocannon for a fixed time and reports back over IPC. Kept out of the measured process so the
-// server under test has its event loop to itself.
+// The load generator: one child process (forked by load-protocol.ts) that drives one server at a
+// time with autocannon for a fixed time and reports back over IPC, run after run. Kept out of the
+// measured processes so each server under test has its event loop to itself.
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import type { LoadJob, LoadReply, LoadResult } from './load-protocol.js';
+import { runDeadlineSeconds, type LoadEntry, type LoadJob, type LoadMessage, type LoadReply, type LoadResult } from './load-protocol.js';
 
 // autocannon's Client fields used for the graceful stop; not in @types/autocannon.
 interface CannonClient {
@@ -14,7 +14,7 @@ interface CannonClient {
 // autocannon's own deadline is only a backstop: the graceful stop below normally ends the run.
 const BACKSTOP_SECONDS = 10;
 
-function drive(job: LoadJob): Promise<LoadResult> {
+function drive(job: LoadJob, entries: LoadEntry[]): Promise<LoadResult> {
   const clients: CannonClient[] = [];
   let next = 0;
   const started = performance.now();
@@ -25,7 +25,7 @@ function drive(job: LoadJob): Promise<LoadResult> {
       {
         url: job.url,
         connections: job.connections,
-        duration: job.seconds + BACKSTOP_SECONDS,
+        duration: runDeadlineSeconds(job) + BACKSTOP_SECONDS,
         // The stop flag is only looked at once per sample; a short interval ends the run promptly.
         sampleInt: 100,
         setupClient: (client) => void clients.push(client as unknown as CannonClient),
@@ -37,7 +37,7 @@ function drive(job: LoadJob): Promise<LoadResult> {
             // One counter shared by all connections, so they rotate through the callers together
             // instead of all starting at the first one.
             setupRequest: (request) => {
-              const entry = job.entries[next++ % job.entries.length]!;
+              const entry = entries[next++ % entries.length]!;
               return { ...request, headers: { ...request.headers, authorization: `Bearer ${entry.token}` }, body: entry.body };
             },
           },
@@ -73,14 +73,15 @@ function drive(job: LoadJob): Promise<LoadResult> {
   });
 }
 
-function reply(message: LoadReply): void {
-  process.send?.(message, () => process.disconnect());
-}
+const reply = (message: LoadReply): void => void process.send?.(message);
 
-// The parent going away (crash, Ctrl-C) must not leave this process hammering a port.
+// The parent going away (done, crash, Ctrl-C) must not leave this process hammering a port.
 process.once('disconnect', () => process.exit(0));
-process.once('message', (job: LoadJob) => {
-  drive(job).then(
+let entries: LoadEntry[] = [];
+process.on('message', (message: LoadMessage) => {
+  if (message.kind === 'entries') return void (entries = message.entries);
+  if (entries.length === 0) return reply({ ok: false, error: 'no request variants were sent before the run' });
+  drive(message.job, entries).then(
     (result) => reply({ ok: true, result }),
     (err: unknown) => reply({ ok: false, error: err instanceof Error ? err.message : String(err) }),
   );
