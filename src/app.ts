@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -9,6 +8,8 @@ import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { reuseWithinSigningSecond, signRdsToken, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
+import { setupAuditWriter } from './audit/audit-writer-setup.js';
+import { uuidV7 } from './audit/uuid-v7.js';
 import { auditQueryRoutes } from './audit/audit-query-routes.js';
 import { createAuditQueryService } from './audit/audit-query-service.js';
 import { setupAuditIntegrity } from './audit/audit-integrity.js';
@@ -71,7 +72,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
-    genReqId: () => randomUUID(),
+    // Time-ordered: request_id is indexed, and a v7 id lands at that index's right edge.
+    genReqId: () => uuidV7(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     trustProxy: config.listen.trustProxy,
@@ -116,7 +118,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
   const signToken = reuseWithinSigningSecond(deps.signToken ?? signRdsToken, (source) => metrics.rdsTokens.inc({ source }));
-  const grants = createGrantService({ store: deps.store, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
+  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics);
+  const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });

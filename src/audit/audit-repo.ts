@@ -32,11 +32,13 @@ const COLUMNS = [
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
   'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
 ];
-const INSERT_SQL = `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
 
-/** Inserts one event; when this resolves on an autocommit connection, the row is committed. */
-export async function insertAuditEvent(db: Queryable, e: AuditEvent): Promise<void> {
-  await db.query(INSERT_SQL, [
+/**
+ * The column values of one event, in COLUMNS order: the one place an AuditEvent becomes SQL
+ * parameters, for the single-row and the batched INSERT alike.
+ */
+export function auditEventParams(e: AuditEvent): unknown[] {
+  return [
     e.eventId,
     e.occurredAt,
     e.eventType,
@@ -60,5 +62,36 @@ export async function insertAuditEvent(db: Queryable, e: AuditEvent): Promise<vo
     e.expiresAt ?? null,
     e.callerReason ?? null,
     e.details === undefined ? null : JSON.stringify(e.details),
-  ]);
+  ];
+}
+
+// One text per row count, built once: `VALUES ($1, …, $23), ($24, …)`. PostgreSQL types each
+// parameter from its target column, as for a single row.
+const insertSqlByRows = new Map<number, string>();
+function insertSql(rows: number): string {
+  let sql = insertSqlByRows.get(rows);
+  if (!sql) {
+    const tuples = Array.from({ length: rows }, (_, r) => `(${COLUMNS.map((_, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`);
+    sql = `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
+    insertSqlByRows.set(rows, sql);
+  }
+  return sql;
+}
+
+/** Most rows one INSERT may carry: PostgreSQL's wire protocol allows 65535 parameters. */
+export const MAX_ROWS_PER_INSERT = Math.floor(65535 / COLUMNS.length);
+
+/**
+ * Inserts these events in one statement: all of them or none. On an autocommit connection the
+ * statement is its own transaction, so when this resolves every row is committed.
+ */
+export async function insertAuditEvents(db: Queryable, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  if (events.length > MAX_ROWS_PER_INSERT) throw new Error(`at most ${MAX_ROWS_PER_INSERT} audit rows per INSERT`);
+  await db.query(insertSql(events.length), events.length === 1 ? auditEventParams(events[0] as AuditEvent) : events.flatMap(auditEventParams));
+}
+
+/** Inserts one event (admin changes, archive records: inside their own transaction). */
+export async function insertAuditEvent(db: Queryable, e: AuditEvent): Promise<void> {
+  await insertAuditEvents(db, [e]);
 }

@@ -115,6 +115,11 @@ export const ConfigSchema = Type.Object(
         checkpointFile: Type.Optional(Type.String({ minLength: 1 })),
         // Least time between checkpoints signed after sealing; 0 signs after every round that sealed.
         checkpointIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 60 }),
+        // Group commit (src/audit/audit-writer.ts): most grant/denial rows written by one INSERT.
+        maxBatchRows: Type.Integer({ minimum: 1, maximum: 1000, default: 64 }),
+        // Most audit INSERTs in flight at once; rows arriving while all are busy join the next batch.
+        // Each holds a store connection while it runs, so keep it below store.poolMax.
+        maxConcurrentFlushes: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
       },
       { additionalProperties: false },
     ),

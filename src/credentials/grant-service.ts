@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { insertAuditEvent, type AuditEvent } from '../audit/audit-repo.js';
+import type { AuditEvent } from '../audit/audit-repo.js';
+import type { AuditWriter } from '../audit/audit-writer.js';
+import { uuidV7 } from '../audit/uuid-v7.js';
 import { matchesPrincipal, type Caller } from '../auth/caller.js';
 import { TOKEN_LIFETIME_SECONDS, type RoleSession, type SessionCache } from '../aws/session-cache.js';
 import { classifyStsError } from '../aws/sts-errors.js';
@@ -12,11 +13,11 @@ import type { RequestContext } from '../http/request-context.js';
 import { escapeUnsafe, type UnsafeText } from '../http/text-safety.js';
 import { decideAccess } from '../mappings/decide-access.js';
 import type { AccessModelCache } from '../mappings/access-model-cache.js';
-import type { Store } from '../store/store.js';
 import type { CredentialsRequest, Grant } from './credentials-schema.js';
 
 export interface GrantServiceDeps {
-  store: Store;
+  /** Group commit: this request's row shares an INSERT with the rows of concurrent requests. */
+  auditWriter: AuditWriter;
   access: AccessModelCache;
   sessions: SessionCache;
   signToken: SignToken;
@@ -77,15 +78,17 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
  * The grant path: decide, assume the role (cached), mint, audit, answer — in that order.
  * Every outcome writes exactly one audit row, and a token is returned only after its row committed.
  */
-export function createGrantService({ store, access, sessions, signToken, fingerprint, now, metrics, auditors }: GrantServiceDeps) {
+export function createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors }: GrantServiceDeps) {
   async function audit(event: AuditEvent): Promise<void> {
     const stop = metrics.auditWrite.startTimer();
     try {
-      await insertAuditEvent(store, event);
+      // Resolves only once the INSERT holding this row has committed.
+      await auditWriter.write(event);
       stop({ result: 'ok' });
     } catch {
       stop({ result: 'error' });
-      // Failed or uncertain: either way the caller must not get a token we cannot account for.
+      // Failed or uncertain (for this row or any other in its batch): either way the caller must
+      // not get a token we cannot account for.
       throw new AppError('audit_unavailable', 'the grant could not be recorded, so no credentials were issued', { retryAfterSeconds: 2 });
     }
   }
@@ -98,7 +101,8 @@ export function createGrantService({ store, access, sessions, signToken, fingerp
 
   return {
     async grant(caller: Caller, body: CredentialsRequest, ctx: RequestContext): Promise<Grant> {
-      const grantId = randomUUID();
+      // Time-ordered, so event_id's unique index grows at its right edge (see uuid-v7.ts).
+      const grantId = uuidV7();
       const level = body.access as AccessLevel;
 
       /** Every outcome but a grant (a refusal, or a fault after the decision): audited, counted, then answered. */

@@ -13,7 +13,9 @@ export function createMetrics() {
     assumeRole: new Counter({ name: 'dab_sts_assume_role_total', help: 'AssumeRole calls by result', labelNames: ['result'], registers: [registry] }),
     rdsTokens: new Counter({ name: 'dab_rds_tokens_total', help: 'RDS auth tokens handed out: signed, or reused within their signing second', labelNames: ['source'], registers: [registry] }),
     sessionCache: new Counter({ name: 'dab_sts_session_cache_total', help: 'STS session cache lookups', labelNames: ['result'], registers: [registry] }),
-    auditWrite: new Histogram({ name: 'dab_audit_write_seconds', help: 'Audit insert latency', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
+    auditWrite: new Histogram({ name: 'dab_audit_write_seconds', help: 'Time a grant waits for its audit row to commit (queueing included)', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
+    auditBatchRows: new Histogram({ name: 'dab_audit_batch_rows', help: 'Audit rows per group-commit INSERT', labelNames: ['result'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [registry] }),
+    auditFlush: new Histogram({ name: 'dab_audit_flush_seconds', help: 'Latency of one group-commit INSERT (the commit every row in it waits for)', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
     authFailures: new Counter({ name: 'dab_auth_failures_total', help: 'Rejected bearer tokens by reason', labelNames: ['reason'], registers: [registry] }),
     requestDuration: new Histogram({ name: 'dab_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] }),
   };

@@ -45,6 +45,8 @@ export interface Harness {
 export interface HarnessOptions {
   config?: (base: Record<string, any>) => void;
   deps?: Partial<AppDependencies>;
+  /** Wraps the store the app gets (e.g. to hold its audit INSERTs); `Harness.store` stays the real one. */
+  wrapStore?: (store: Store) => Store;
 }
 
 /** A whole dab on loopback: real store, STS emulator, OIDC issuer, through buildApp + inject. */
@@ -77,7 +79,8 @@ export async function startHarness(t: Teardown, opts: HarnessOptions = {}): Prom
     },
   });
   const aws = createAssumeRole(config.sts, sts.baseCredentials);
-  const app = await buildApp(config, { store: testStore.store, assumeRole: aws.assumeRole, now: clock.now, logStream, ...opts.deps });
+  const appStore = opts.wrapStore ? opts.wrapStore(testStore.store) : testStore.store;
+  const app = await buildApp(config, { store: appStore, assumeRole: aws.assumeRole, now: clock.now, logStream, ...opts.deps });
   await app.ready();
   t.teardown(async () => {
     await app.close();

@@ -1,0 +1,26 @@
+-- Audit indexes that insert cheaply (issue 11). Every grant inserts one audit_events row, and each
+-- index on the table is one more page to find, lock, dirty and WAL-log per row. Reviewed against the
+-- auditor queries (src/audit/audit-query-repo.ts, holders/lookup/export, verify, seal, archive):
+--
+--   id (pkey), audit_events_time (occurred_at, id)   sequential / time-ordered: right-edge appends.
+--   event_id (UNIQUE)                                dab now makes grant ids UUIDv7 (time-ordered),
+--   audit_events_request_id                          and request ids too: right-edge appends, where a
+--                                                    v4 id dirtied a random leaf per row.
+--   subject/database/db_user + (occurred_at, id)     serve the filtered, keyset-paged lists and the
+--                                                    holders query; each is one of the auditor's
+--                                                    filters and none serves another's order. Kept.
+--   audit_events_access_key_id                       an STS session's key repeats across all its
+--                                                    grants, so inserts hit that key's (deduplicated,
+--                                                    hot) leaf. Kept as a B-tree: a hash index copes
+--                                                    badly with many duplicates.
+--   mapping_changes, archived (partial)              admin/archive rows only: a predicate test, no
+--                                                    page touched for a grant row. Kept.
+--
+-- What changes: token_fingerprint is an HMAC ('hmac-sha256:' + 64 hex, 76 bytes), random by design,
+-- and is only ever looked up by equality (lookup by presented token). A B-tree on it stored the whole
+-- 76-byte key in a random leaf per grant, so under load each INSERT missed the cache on a tree that
+-- grows ~90 bytes a row. A hash index stores a 4-byte hash code and the row pointer (~16 bytes):
+-- about a fifth of the size, so its random pages stay in memory far longer, and an equality probe is
+-- one bucket. `= ANY(...)` (raw or URL-encoded token) is served by a bitmap scan over it.
+DROP INDEX IF EXISTS audit_events_token_fingerprint;
+CREATE INDEX audit_events_token_fingerprint ON audit_events USING hash (token_fingerprint) WHERE token_fingerprint IS NOT NULL;
