@@ -180,7 +180,7 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       const text = (v: unknown) => (typeof v === 'string' ? escapeUnsafe(v) : null);
       const level = ACCESS_LEVELS.find((l) => l === body.access) ?? 'invalid';
       await audit({
-        eventId: randomUUID(),
+        eventId: uuidV7(),
         occurredAt: now(),
         eventType: 'credential.denied',
         outcome: 'denied',
