@@ -7,7 +7,7 @@ import { requireTier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
-import { reuseWithinSigningSecond, signRdsToken, type SignToken } from './aws/token-signer.js';
+import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { auditQueryRoutes } from './audit/audit-query-routes.js';
 import { createAuditQueryService } from './audit/audit-query-service.js';
@@ -114,7 +114,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     maxEntries: config.sts.maxCachedSessions,
   });
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
-  const signToken = reuseWithinSigningSecond(deps.signToken ?? signRdsToken, (source) => metrics.rdsTokens.inc({ source }));
+  // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
+  const baseSigner = deps.signToken ?? createRdsTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
+  const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
   const grants = createGrantService({ store: deps.store, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, onChange: access.invalidate });
@@ -137,7 +139,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     await adminScope.register(mappingsRoutes, { service: mappings });
     await adminScope.register(accessRoutes, { access, now });
     await adminScope.register(adminRoutes, { service: admin });
-    await adminScope.register(bootstrapRoutes, { store: deps.store, assumeRole, signToken: deps.signToken ?? signRdsToken, config, now });
+    await adminScope.register(bootstrapRoutes, { store: deps.store, assumeRole, signToken: baseSigner, config, now });
   });
   // Auditors read and verify the log; they cannot mint credentials or change mappings.
   await app.register(async (auditorScope) => {
