@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { requireTier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
@@ -19,6 +19,7 @@ import { credentialsRoutes } from './credentials/credentials-routes.js';
 import { createGrantService } from './credentials/grant-service.js';
 import { databasesRoutes } from './databases/databases-routes.js';
 import { createDatabasesService } from './databases/databases-service.js';
+import { registerAccessLog } from './http/access-log.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { createMetrics, registerRequestMetrics } from './http/metrics.js';
@@ -70,6 +71,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
+    // One access line per request instead of Fastify's two (src/http/access-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
@@ -84,6 +87,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerStrictValidation(app);
   registerErrorHandling(app);
   registerRequestMetrics(app, metrics);
+  registerAccessLog(app);
   app.addSchema(ProblemSchema);
   // Callback-style (not async) hooks on every response: no promise per request on the hot path.
   app.addHook('onSend', (request, reply, payload, done) => {
