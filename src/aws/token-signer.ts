@@ -14,7 +14,7 @@ export type SignToken = (request: TokenRequest) => Promise<string>;
 
 /**
  * The grant path's signer: the same bytes @aws-sdk/rds-signer returns for the same request and
- * second, in about a tenth of its time (bench/sign-bench.ts), because signing keys and escaped
+ * second, in a sixth of its CPU time or less (npm run bench:sign), because signing keys and escaped
  * session tokens are cached (bounded by maxCachedKeys: size it like the STS session cache).
  * The library stays in the repo as the test oracle only. Signs with the wall clock, as the library does.
  */
