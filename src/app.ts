@@ -1,12 +1,12 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { requireTier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
-import { reuseWithinSigningSecond, signRdsToken, type SignToken } from './aws/token-signer.js';
+import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { setupAuditWriter } from './audit/audit-writer-setup.js';
 import { uuidV7 } from './audit/uuid-v7.js';
@@ -20,6 +20,7 @@ import { credentialsRoutes } from './credentials/credentials-routes.js';
 import { createGrantService } from './credentials/grant-service.js';
 import { databasesRoutes } from './databases/databases-routes.js';
 import { createDatabasesService } from './databases/databases-service.js';
+import { registerAccessLog } from './http/access-log.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { frameworkErrorOptions } from './http/framework-errors.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -72,6 +73,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
+    // One access line per request instead of Fastify's two (src/http/access-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
     // Time-ordered: request_id is indexed, and a v7 id lands at that index's right edge.
     genReqId: () => uuidV7(),
     requestIdHeader: false,
@@ -87,6 +90,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerStrictValidation(app);
   registerErrorHandling(app);
   registerRequestMetrics(app, metrics);
+  registerAccessLog(app);
   app.addSchema(ProblemSchema);
   // Callback-style (not async) hooks on every response: no promise per request on the hot path.
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -117,7 +121,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     maxEntries: config.sts.maxCachedSessions,
   });
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
-  const signToken = reuseWithinSigningSecond(deps.signToken ?? signRdsToken, (source) => metrics.rdsTokens.inc({ source }));
+  // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
+  const baseSigner = deps.signToken ?? createRdsTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
+  const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
   const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics);
   const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
@@ -141,7 +147,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     await adminScope.register(mappingsRoutes, { service: mappings });
     await adminScope.register(accessRoutes, { access, now });
     await adminScope.register(adminRoutes, { service: admin });
-    await adminScope.register(bootstrapRoutes, { store: deps.store, assumeRole, signToken: deps.signToken ?? signRdsToken, config, now });
+    await adminScope.register(bootstrapRoutes, { store: deps.store, assumeRole, signToken: baseSigner, config, now });
   });
   // Auditors read and verify the log; they cannot mint credentials or change mappings.
   await app.register(async (auditorScope) => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callerOf } from '../auth/auth-hooks.js';
+import { noteGrantRequest } from '../http/access-log.js';
 import { errorResponses } from '../http/route-helpers.js';
 import { requestContext } from '../http/request-context.js';
 import { CredentialsRequest, Grant } from './credentials-schema.js';
@@ -21,7 +22,8 @@ export const credentialsRoutes: FastifyPluginAsyncTypebox<{ service: GrantServic
     // validation, as everywhere; here the refusal is a denial like any other, so it is audited.
     config: { onUnsafeText: (request, found) => service.denyInvalidInput(callerOf(request), request.body, found, requestContext(request)) },
   }, async (request, reply) => {
-    const grant = await service.grant(callerOf(request), request.body, requestContext(request));
+    const noted = noteGrantRequest(request, request.body.database, request.body.access);
+    const grant = await service.grant(callerOf(request), request.body, requestContext(request), noted);
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(grant);
   });
 };

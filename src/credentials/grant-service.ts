@@ -100,7 +100,8 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
   }
 
   return {
-    async grant(caller: Caller, body: CredentialsRequest, ctx: RequestContext): Promise<Grant> {
+    /** onAudited: told the audit event id and outcome once its row is committed (the access log's grant id). */
+    async grant(caller: Caller, body: CredentialsRequest, ctx: RequestContext, onAudited?: (grantId: string, outcome: Outcome['outcome']) => void): Promise<Grant> {
       // Time-ordered, so event_id's unique index grows at its right edge (see uuid-v7.ts).
       const grantId = uuidV7();
       const level = body.access as AccessLevel;
@@ -108,6 +109,7 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       /** Every outcome but a grant (a refusal, or a fault after the decision): audited, counted, then answered. */
       const noGrant = async (o: Outcome & { outcome: 'denied' | 'failed' }, error: AppError): Promise<never> => {
         await audit(credentialEvent(grantId, caller, body, ctx, now(), o));
+        onAudited?.(grantId, o.outcome);
         metrics.grants.inc({ outcome: o.outcome, level, reason: o.reason });
         throw error;
       };
@@ -157,6 +159,7 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       const expiresAt = new Date(Math.min(signedAt + TOKEN_LIFETIME_SECONDS * 1000, session.expiration.getTime()));
       const tokenFingerprint = fingerprint(token);
       await audit(credentialEvent(grantId, caller, body, ctx, issuedAt, { outcome: 'issued', reason: 'mapping_allows', rule, dbUser, roleArn, session, tokenFingerprint, expiresAt }));
+      onAudited?.(grantId, 'issued');
       metrics.grants.inc({ outcome: 'issued', level, reason: 'mapping_allows' });
       return {
         grantId,

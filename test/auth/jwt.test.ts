@@ -212,9 +212,10 @@ t.test('IdP keys unreachable: fail closed with 503, bounded time, then recover',
 
 t.test('no bearer token appears in any log line', async (t) => {
   const lines = allLogs.flat();
-  t.ok(lines.length > 50 && usedTokens.size > 20, `${usedTokens.size} tokens against ${lines.length} log lines`);
+  // One access line per request, so at least one line per token sent.
+  t.ok(lines.length >= usedTokens.size && usedTokens.size > 20, `${usedTokens.size} tokens against ${lines.length} log lines`);
   const secrets = [...usedTokens].flatMap((token) => [token, token.split('.')[2] ?? '']).filter((s) => s.length >= 16);
   const leaks = lines.filter((line) => secrets.some((secret) => line.includes(secret)));
   t.same(leaks, [], 'no token or signature in the logs');
-  t.same(lines.filter((line) => /"statusCode":500\b|"level":[56]0\b/.test(line)), [], 'no 500 and no error-level line');
+  t.same(lines.filter((line) => /"status":500\b|"level":[56]0\b/.test(line)), [], 'no 500 and no error-level line');
 });
