@@ -5,6 +5,7 @@ import { bearerToken } from '../src/auth/auth-hooks.js';
 import type { Caller } from '../src/auth/caller.js';
 import { createJwtVerifier } from '../src/auth/jwt-verifier.js';
 import type { Config } from '../src/config/config-schema.js';
+import { eventMacKeyBytes } from '../src/config/load-config.js';
 import { CredentialsRequest } from '../src/credentials/credentials-schema.js';
 import { AppError, PROBLEMS } from '../src/http/problem.js';
 import { registerStrictValidation } from '../src/http/validation.js';
@@ -38,6 +39,8 @@ const GRANT_SHAPED_COLUMNS = {
 export async function buildFloorServer(config: Config, store: Store): Promise<FastifyInstance> {
   // Its own verifier instance, so its JWKS cache is warmed by its own traffic, not the broker's.
   const verifier = createJwtVerifier(config.auth);
+  // The floor writes the same row dab would, MAC included, so the comparison stays fair.
+  const eventMacKey = eventMacKeyBytes(config.audit);
   const callers = new WeakMap<object, Caller>();
 
   const app = Fastify({ logger: { level: config.logLevel }, genReqId: () => randomUUID(), requestIdHeader: false, bodyLimit: 1024 * 1024 });
@@ -83,7 +86,7 @@ export async function buildFloorServer(config: Config, store: Store): Promise<Fa
       accessKeyId: GRANT_SHAPED_COLUMNS.accessKeyId,
       tokenFingerprint: GRANT_SHAPED_COLUMNS.tokenFingerprint,
       expiresAt: new Date(Date.now() + 900_000),
-    });
+    }, eventMacKey);
     // A grant-sized answer (a real token is ~1.2 KB): sending and parsing it is part of the HTTP cost.
     return { grantId: eventId, token: PLACEHOLDER_TOKEN, user: GRANT_SHAPED_COLUMNS.dbUser, expiresAt: new Date(Date.now() + 900_000).toISOString() };
   });

@@ -1,4 +1,5 @@
 import type { Queryable } from '../store/store.js';
+import { eventMac } from './event-mac.js';
 
 export type AuditOutcome = 'issued' | 'denied' | 'failed' | 'succeeded';
 
@@ -30,13 +31,16 @@ export interface AuditEvent {
 const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
-  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
+  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details', 'event_mac',
 ];
 const INSERT_SQL = `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
 
-/** Inserts one event; when this resolves on an autocommit connection, the row is committed. */
-export async function insertAuditEvent(db: Queryable, e: AuditEvent): Promise<void> {
-  await db.query(INSERT_SQL, [
+/**
+ * One event as the parameters of COLUMNS, its MAC last. Every writer of audit rows goes through
+ * here, so every row dab writes carries a MAC under `macKey` (a key the database never holds).
+ */
+export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
+  return [
     e.eventId,
     e.occurredAt,
     e.eventType,
@@ -60,5 +64,11 @@ export async function insertAuditEvent(db: Queryable, e: AuditEvent): Promise<vo
     e.expiresAt ?? null,
     e.callerReason ?? null,
     e.details === undefined ? null : JSON.stringify(e.details),
-  ]);
+    eventMac(macKey, e),
+  ];
+}
+
+/** Inserts one event; when this resolves on an autocommit connection, the row is committed. */
+export async function insertAuditEvent(db: Queryable, e: AuditEvent, macKey: Buffer): Promise<void> {
+  await db.query(INSERT_SQL, auditEventParams(e, macKey));
 }

@@ -20,6 +20,8 @@ export interface GrantServiceDeps {
   sessions: SessionCache;
   signToken: SignToken;
   fingerprint: (token: string) => string;
+  /** Key of the audit rows' MACs (src/audit/event-mac.ts). */
+  eventMacKey: Buffer;
   now: () => Date;
   metrics: Metrics;
   /** Principals who read the audit log; they may not also be grantees in it (separation of duties). */
@@ -76,11 +78,11 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
  * The grant path: decide, assume the role (cached), mint, audit, answer — in that order.
  * Every outcome writes exactly one audit row, and a token is returned only after its row committed.
  */
-export function createGrantService({ store, access, sessions, signToken, fingerprint, now, metrics, auditors }: GrantServiceDeps) {
+export function createGrantService({ store, access, sessions, signToken, fingerprint, eventMacKey, now, metrics, auditors }: GrantServiceDeps) {
   async function audit(event: AuditEvent): Promise<void> {
     const stop = metrics.auditWrite.startTimer();
     try {
-      await insertAuditEvent(store, event);
+      await insertAuditEvent(store, event, eventMacKey);
       stop({ result: 'ok' });
     } catch {
       stop({ result: 'error' });
