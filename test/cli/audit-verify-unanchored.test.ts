@@ -49,6 +49,7 @@ t.test('GET without the checkpoint key: unanchored, not tampered, not intact', a
   t.match(outcome, { ok: false, result: 'unanchored', archived: null, unanchored: { throughSeq: range.throughSeq, lastId: range.lastId } });
   t.equal(outcome.firstBroken, undefined, 'nothing is reported broken');
   t.match(outcome.unanchored?.detail, /cannot be told from a deletion/);
+  t.match(await verify(h, `?fromId=${range.lastId + 1}`), { ok: true, result: 'intact' }, 'a range after the archive does not depend on it');
 });
 
 t.test('with the public key: intact, the archive anchored', async (t) => {
