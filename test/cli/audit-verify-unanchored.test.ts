@@ -25,10 +25,10 @@ const caller = await h.token('app-orders');
 h.clock.offsetMs = -30 * DAY;
 await h.registerOrders();
 await h.map('app-orders', 'orders', ['ro']);
-for (let i = 0; i < 6; i++) await h.grant(caller, { database: 'orders', access: 'ro' });
+for (let i = 0; i < 4; i++) await h.grant(caller, { database: 'orders', access: 'ro' });
 await h.app.auditSealer.sealNow();
 h.clock.offsetMs = 0;
-for (let i = 0; i < 3; i++) await h.grant(caller, { database: 'orders', access: 'ro' });
+for (let i = 0; i < 2; i++) await h.grant(caller, { database: 'orders', access: 'ro' });
 await h.app.auditSealer.sealNow();
 
 const before = new Date(Date.now() - 10 * DAY);
