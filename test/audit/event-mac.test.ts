@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import t from 'tap';
 import { eventMac, macOfCanonical } from '../../src/audit/event-mac.js';
 import { MAC_INPUT_SQL } from '../../src/audit/audit-canonical.js';
+import { eventMacKeyBytes } from '../../src/config/load-config.js';
 import { startHarness } from '../support/harness.js';
 import { asSuperuser, macKeyOf, sealRows, verify } from '../support/seal-helpers.js';
 
@@ -97,4 +98,14 @@ t.test('a forged row that got sealed is still reported at its id', async (t) => 
   const seal = (await sealRows(h.store)).find((s) => s.firstId <= id && id <= s.lastId);
   t.ok(seal, 'the sealer sealed it');
   t.match(await verify(h), { ok: false, result: 'tampered', firstBroken: { id, kind: 'forged', sealSeq: seal?.seq }, unsealedEvents: 0 });
+});
+
+t.test('the key: audit.eventMacKey, else HKDF of the fingerprint key; short keys refused', async (t) => {
+  const fingerprintKey = 'ab'.repeat(32);
+  const derived = eventMacKeyBytes({ fingerprintKey });
+  t.equal(derived.length, 32);
+  t.same(eventMacKeyBytes({ fingerprintKey }), derived, 'deterministic: every instance derives the same key');
+  t.not(derived.toString('hex'), fingerprintKey, 'never the fingerprint key itself');
+  t.equal(eventMacKeyBytes({ fingerprintKey, eventMacKey: 'cd'.repeat(32) }).toString('hex'), 'cd'.repeat(32), 'an explicit key is used as given');
+  t.throws(() => eventMacKeyBytes({ fingerprintKey, eventMacKey: 'cd'.repeat(16) }), /audit\.eventMacKey \(DAB_AUDIT_EVENT_MAC_KEY\): must be at least 32 bytes/);
 });
