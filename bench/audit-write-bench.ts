@@ -74,8 +74,9 @@ const variants: { name: string; latest: boolean; id: () => string; batched: bool
 const results: Record<string, { rowsPerSecond: number; p99: number }> = {};
 for (const v of variants) {
   results[v.name] = await withDatabase(v.latest, async (store) => {
-    const writer = createAuditWriter({ store, maxBatchRows: envInt('BENCH_BATCH_ROWS', 64), maxConcurrentFlushes: envInt('BENCH_FLUSHES', 4) });
-    const write = v.batched ? (e: AuditEvent) => writer.write(e) : (e: AuditEvent) => insertAuditEvent(store, e);
+    const macKey = randomBytes(32);
+    const writer = createAuditWriter({ store, macKey, maxBatchRows: envInt('BENCH_BATCH_ROWS', 64), maxConcurrentFlushes: envInt('BENCH_FLUSHES', 4) });
+    const write = v.batched ? (e: AuditEvent) => writer.write(e) : (e: AuditEvent) => insertAuditEvent(store, e, macKey);
     await drive(write, v.id); // warm-up round, not counted
     const r = await drive(write, v.id);
     await writer.close();

@@ -6,6 +6,7 @@ import { bearerToken } from '../src/auth/auth-hooks.js';
 import type { Caller } from '../src/auth/caller.js';
 import { createJwtVerifier } from '../src/auth/jwt-verifier.js';
 import type { Config } from '../src/config/config-schema.js';
+import { eventMacKeyBytes } from '../src/config/load-config.js';
 import { CredentialsRequest } from '../src/credentials/credentials-schema.js';
 import { AppError, PROBLEMS } from '../src/http/problem.js';
 import { registerStrictValidation } from '../src/http/validation.js';
@@ -85,6 +86,8 @@ export function buildLeanFloor(config: Config, pool: pg.Pool): FastifyInstance {
  * (with all its indexes) through dab's own store. Still no mapping lookup, STS, signing or metrics.
  */
 export function buildAuditFloor(config: Config, store: Store): FastifyInstance {
+  // The audit floor writes the same row dab would, MAC included, so the comparison stays fair.
+  const eventMacKey = eventMacKeyBytes(config.audit);
   const verifier = createJwtVerifier(config.auth);
   const callers = new WeakMap<object, Caller>();
   const app = Fastify({ logger: { level: config.logLevel }, genReqId: () => randomUUID(), requestIdHeader: false, bodyLimit: 1024 * 1024 });
@@ -121,7 +124,7 @@ export function buildAuditFloor(config: Config, store: Store): FastifyInstance {
       accessKeyId: GRANT_SHAPED_COLUMNS.accessKeyId,
       tokenFingerprint: GRANT_SHAPED_COLUMNS.tokenFingerprint,
       expiresAt: new Date(Date.now() + 900_000),
-    });
+    }, eventMacKey);
     return answer(eventId);
   });
   return app;

@@ -14,7 +14,7 @@ import { auditQueryRoutes } from './audit/audit-query-routes.js';
 import { createAuditQueryService } from './audit/audit-query-service.js';
 import { setupAuditIntegrity } from './audit/audit-integrity.js';
 import { verifyRoutes } from './audit/verify-routes.js';
-import { fingerprintKeyBytes } from './config/load-config.js';
+import { eventMacKeyBytes, fingerprintKeyBytes } from './config/load-config.js';
 import type { Config } from './config/config-schema.js';
 import { credentialsRoutes } from './credentials/credentials-routes.js';
 import { createGrantService } from './credentials/grant-service.js';
@@ -69,6 +69,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const now = deps.now ?? (() => new Date());
   const metrics = createMetrics();
   const fingerprint = createFingerprinter(fingerprintKeyBytes(config.audit.fingerprintKey));
+  // Every audit row dab writes carries a MAC under this key (src/audit/event-mac.ts).
+  const eventMacKey = eventMacKeyBytes(config.audit);
   const loggerOptions = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
 
   const app = Fastify({
@@ -124,11 +126,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
   const baseSigner = deps.signToken ?? createRdsTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
-  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics);
+  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey);
   const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
-  const databases = createDatabasesService({ store: deps.store, now, fingerprint, onChange: access.invalidate });
-  const mappings = createMappingsService({ store: deps.store, now, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
+  const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
+  const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
   const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, onChange: access.invalidate });
 
   // Seals the audit log into hash-chained batches in the background (started on ready, stopped on close).
@@ -153,7 +155,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(async (auditorScope) => {
     requireTier(auditorScope, 'auditor', verifier, config.auth, countAuthFailure);
     // AUDITOR ROUTES: register auditor-tier plugins here.
-    await auditorScope.register(verifyRoutes, { store: deps.store, checkpoints: integrity.checkpoints, publicKey: integrity.publicKey });
+    await auditorScope.register(verifyRoutes, { store: deps.store, checkpoints: integrity.checkpoints, publicKey: integrity.publicKey, macKey: eventMacKey });
     await auditorScope.register(auditQueryRoutes, { service: createAuditQueryService({ store: deps.store, fingerprint }) });
   });
   return app;

@@ -13,7 +13,7 @@ export interface AdminChange {
 }
 
 /** Records a DBA's change in the same transaction as the change itself: both commit, or neither. */
-export async function recordAdminChange(tx: Queryable, actor: Caller, ctx: RequestContext, change: AdminChange, now: Date): Promise<void> {
+export async function recordAdminChange(tx: Queryable, actor: Caller, ctx: RequestContext, change: AdminChange, now: Date, macKey: Buffer): Promise<void> {
   await insertAuditEvent(tx, {
     eventId: randomUUID(),
     occurredAt: now,
@@ -27,5 +27,5 @@ export async function recordAdminChange(tx: Queryable, actor: Caller, ctx: Reque
     userAgent: ctx.userAgent,
     databaseName: change.databaseName ?? null,
     details: { before: change.before ?? null, after: change.after ?? null },
-  });
+  }, macKey);
 }

@@ -18,14 +18,26 @@ export interface ArchiveAnchor {
 /** The furthest archive whose signed record verifies with `publicKey` and whose seal is still in the chain. */
 export async function archiveAnchor(db: Queryable, publicKey: KeyObject | undefined): Promise<ArchiveAnchor | undefined> {
   if (!publicKey) return undefined;
+  return furthestArchive(db, (record) => checkArchiveSignature(record, publicKey));
+}
+
+/**
+ * The furthest archive record whose seal is still in the chain, signature unchecked: what a server
+ * without the checkpoint key can see. It may explain missing history, but proves nothing, so
+ * verification reports the log as unanchored (not intact, not tampered) when it is all that explains it.
+ */
+export async function unverifiedArchiveClaim(db: Queryable): Promise<ArchiveAnchor | undefined> {
+  return furthestArchive(db, () => true);
+}
+
+async function furthestArchive(db: Queryable, trusted: (record: ArchiveRecord) => boolean): Promise<ArchiveAnchor | undefined> {
   const { rows } = await db.query<{ details: { archive?: ArchiveRecord } | null }>("SELECT details FROM audit_events WHERE event_type = 'audit.archived' ORDER BY id");
   let best: ArchiveAnchor | undefined;
   for (const { details } of rows) {
     const record = details?.archive;
-    if (!record || !checkArchiveSignature(record, publicKey) || (best && record.throughSeq <= best.throughSeq)) continue;
+    if (!record || typeof record.throughSeq !== 'number' || (best && record.throughSeq <= best.throughSeq) || !trusted(record)) continue;
     const seal = await sealAt(db, record.throughSeq);
     if (seal?.sealHash === record.sealHash && seal.lastId === record.lastId) best = { throughSeq: record.throughSeq, lastId: record.lastId, record };
   }
   return best;
 }
-

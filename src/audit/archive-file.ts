@@ -4,7 +4,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import type { Queryable } from '../store/store.js';
-import { computeSealHash, GENESIS_HASH, gapSize, ROW_HASH_BYTES, rowHashOfCanonical, rowsDigest, type SealHeader } from './audit-canonical.js';
+import { computeSealHash, GENESIS_HASH, gapSize, ROW_HASH_BYTES, rowHashOfCanonical, rowsDigest, SEAL_FORMATS, type SealHeader } from './audit-canonical.js';
 import { readCanonicalTexts, readSeals } from './seal-repo.js';
 
 /**
@@ -50,9 +50,9 @@ export async function writeArchiveFile(db: Queryable, range: ArchiveRange, path:
       const { rowHashes, ...header } = seal;
       await write({ type: 'seal', ...header, rowHashes: (rowHashes as Buffer).toString('hex') });
       let position = 0;
-      for await (const { id, canonical } of readCanonicalTexts(db, seal.firstId, seal.lastId)) {
+      for await (const { id, canonical } of readCanonicalTexts(db, seal.firstId, seal.lastId, 1000, seal.format)) {
         // Never archive (and so destroy) anything that no longer matches its seal.
-        if (!rowHashOfCanonical(canonical).equals((rowHashes as Buffer).subarray(position * ROW_HASH_BYTES, (position + 1) * ROW_HASH_BYTES))) {
+        if (!rowHashOfCanonical(canonical, seal.format).equals((rowHashes as Buffer).subarray(position * ROW_HASH_BYTES, (position + 1) * ROW_HASH_BYTES))) {
           throw new ArchiveRefusedError(`event ${id} does not match seal ${seal.seq}: refusing to archive a tampered range (run dab audit verify)`, true);
         }
         await write({ type: 'event', id, canonical });
@@ -112,6 +112,7 @@ export async function checkArchiveFile(path: string): Promise<ArchiveFileCheck> 
       const next = { ...(item as unknown as SealHeader), rowHashes: Buffer.from(String(item.rowHashes), 'hex') };
       if (prev && (next.seq !== prev.seq + 1 || next.prevSealHash !== prev.sealHash || next.firstId !== prev.lastId + 1)) return fail(`seal ${next.seq} does not follow seal ${prev.seq}`);
       if (!prev && next.seq === 1 && next.prevSealHash !== GENESIS_HASH) return fail('seal 1 does not start the chain');
+      if (!SEAL_FORMATS.includes(next.format)) return fail(`seal ${next.seq} has unknown format ${next.format}`);
       if (computeSealHash(next) !== next.sealHash || rowsDigest(next.rowHashes) !== next.rowsDigest) return fail(`seal ${next.seq} does not match its own hash`);
       if (next.rowHashes.length !== next.rowCount * ROW_HASH_BYTES || next.lastId - next.firstId + 1 - gapSize(next.gaps) !== next.rowCount) return fail(`seal ${next.seq} is inconsistent`);
       seal = next;
@@ -120,7 +121,7 @@ export async function checkArchiveFile(path: string): Promise<ArchiveFileCheck> 
       expectedId = skipGaps(next.gaps, next.firstId);
       seals += 1;
     } else if (item.type === 'event' && seal && position < seal.rowCount) {
-      if (!rowHashOfCanonical(String(item.canonical)).equals(seal.rowHashes.subarray(position * ROW_HASH_BYTES, (position + 1) * ROW_HASH_BYTES))) {
+      if (!rowHashOfCanonical(String(item.canonical), seal.format).equals(seal.rowHashes.subarray(position * ROW_HASH_BYTES, (position + 1) * ROW_HASH_BYTES))) {
         return fail(`event ${String(item.id)} does not match seal ${seal.seq}`);
       }
       if (item.id !== expectedId) return fail(`event ${String(item.id)} is listed where seal ${seal.seq} has event ${expectedId}`);

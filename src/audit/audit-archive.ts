@@ -20,6 +20,8 @@ import { verifyAuditLog } from './verify-chain.js';
  * - That event carries a record signed with the checkpoint key (a key the database does not hold):
  *   verification treats missing events as archived only under such a record, so a superuser who
  *   deletes old events cannot pass the hole off as an archive.
+ * - Forged rows (no valid event MAC) make the range fail verification, so they are never archived
+ *   as if dab had written them.
  * - The append-only trigger lets this DELETE through only for the table's owner (005_audit_archive.sql).
  */
 /** Whether this connection's role may archive: only the audit table's owner (see 005_audit_archive.sql). */
@@ -56,9 +58,9 @@ export interface ArchiveResult {
 }
 
 /** Verifies, writes the file, then deletes and records, in that order. */
-export async function archiveAuditLog(store: Store, key: CheckpointKey, opts: { range: ArchiveRange; output: string; before: Date; now: Date }): Promise<ArchiveResult> {
+export async function archiveAuditLog(store: Store, key: CheckpointKey, opts: { range: ArchiveRange; output: string; before: Date; now: Date; macKey: Buffer }): Promise<ArchiveResult> {
   const { range } = opts;
-  const check = await verifyAuditLog(store, { fromId: range.firstId, toId: range.lastId, archiveKey: key.publicKey });
+  const check = await verifyAuditLog(store, { fromId: range.firstId, toId: range.lastId, archiveKey: key.publicKey, macKey: opts.macKey });
   if (!check.ok) {
     const b = check.firstBroken;
     throw new ArchiveRefusedError(`the range to archive does not verify (${b?.kind} at event ${b?.id ?? '?'}, seal ${b?.sealSeq}): refusing to archive, and so destroy, evidence`, true);
@@ -84,7 +86,7 @@ export async function archiveAuditLog(store: Store, key: CheckpointKey, opts: { 
       rule: `seals ${range.fromSeq}-${range.throughSeq}`,
       userAgent: 'dab audit archive',
       details: { archive: record, fromSeq: range.fromSeq, firstId: range.firstId, before: opts.before.toISOString() },
-    });
+    }, opts.macKey);
   });
   return { range, record, eventId };
 }

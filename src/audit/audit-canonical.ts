@@ -3,8 +3,11 @@ import { createHash } from 'node:crypto';
 /**
  * The canonical forms that seals commit to. Changing anything here changes every digest: a new
  * layout needs a new SEAL_FORMAT, with verification keeping the old one for the seals that record it.
+ * Format 1: every column of 001_initial.sql but the id. Format 2 (007_audit_event_macs.sql): the
+ * same, then event_mac. New seals use the newest; seals already written keep theirs.
  */
-export const SEAL_FORMAT = 1;
+export const SEAL_FORMAT = 2;
+export const SEAL_FORMATS: readonly number[] = [1, 2];
 /** prev_seal_hash of the first seal. */
 export const GENESIS_HASH = '0'.repeat(64);
 export const ROW_HASH_BYTES = 32;
@@ -26,7 +29,8 @@ type Kind = 'text' | 'text[]' | 'jsonb';
  * of its range never existed, so a row's content showing up under another id reads as "reordered".
  * A column added by a later migration is not covered until a new format includes it.
  */
-const FIELDS: ReadonlyArray<readonly [column: string, select: string, kind: Kind]> = [
+type Field = readonly [column: string, select: string, kind: Kind];
+const FIELDS_V1: ReadonlyArray<Field> = [
   ['event_id', 'event_id::text', 'text'],
   ['occurred_at', canonicalTimestampSql('occurred_at'), 'text'],
   ['event_type', 'event_type', 'text'],
@@ -53,6 +57,9 @@ const FIELDS: ReadonlyArray<readonly [column: string, select: string, kind: Kind
   // keeps numbers exactly as stored.
   ['details', 'details', 'jsonb'],
 ];
+/** Format 2: format 1, then the event MAC (src/audit/event-mac.ts), so seals commit to it too. */
+const FIELDS_V2: ReadonlyArray<Field> = [...FIELDS_V1, ['event_mac', 'event_mac', 'text']];
+const FIELDS_OF: Record<number, ReadonlyArray<Field>> = { 1: FIELDS_V1, 2: FIELDS_V2 };
 
 const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${select}::text, 'null')` : `coalesce(to_json(${select})::text, 'null')`);
 
@@ -63,16 +70,26 @@ const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${se
  * too, so sealing and verifying ship 32 bytes per row instead of every column, and the text cannot
  * drift with a driver's type parsing.
  */
-export const CANONICAL_ROW_SQL = `('{' || ${FIELDS.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `)} || '}')`;
+export function canonicalRowSql(format: number): string {
+  const fields = FIELDS_OF[format];
+  if (!fields) throw new Error(`unknown seal format ${format}`);
+  return `('{' || ${fields.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `)} || '}')`;
+}
 
 /** The row hash, computed by the database: SHA-256 over a format tag, a newline and the canonical text. */
-export const ROW_HASH_SQL = `sha256(convert_to('dab-audit-row-v${SEAL_FORMAT}' || chr(10) || ${CANONICAL_ROW_SQL}, 'UTF8'))`;
+export const rowHashSql = (format: number) => `sha256(convert_to('dab-audit-row-v${format}' || chr(10) || ${canonicalRowSql(format)}, 'UTF8'))`;
+
+/** The current format's forms (what the sealer writes). */
+export const CANONICAL_ROW_SQL = canonicalRowSql(SEAL_FORMAT);
+export const ROW_HASH_SQL = rowHashSql(SEAL_FORMAT);
+/** What an event MAC covers: format 1, i.e. every column but the id and the MAC itself. */
+export const MAC_INPUT_SQL = canonicalRowSql(1);
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
 
 /** The same hash from canonical text (archive files carry the text; checking them needs no database). */
-export function rowHashOfCanonical(canonical: string): Buffer {
-  return sha256(`dab-audit-row-v${SEAL_FORMAT}\n${canonical}`);
+export function rowHashOfCanonical(canonical: string, format: number = SEAL_FORMAT): Buffer {
+  return sha256(`dab-audit-row-v${format}\n${canonical}`);
 }
 
 /** rows_digest: SHA-256 over the row hashes in id order (a running hash of the whole batch). */

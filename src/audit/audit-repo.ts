@@ -1,4 +1,5 @@
 import type { Queryable } from '../store/store.js';
+import { eventMac } from './event-mac.js';
 
 export type AuditOutcome = 'issued' | 'denied' | 'failed' | 'succeeded';
 
@@ -30,14 +31,15 @@ export interface AuditEvent {
 const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
-  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
+  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details', 'event_mac',
 ];
 
 /**
- * The column values of one event, in COLUMNS order: the one place an AuditEvent becomes SQL
- * parameters, for the single-row and the batched INSERT alike.
+ * One event as the parameters of COLUMNS, its MAC last: the one place an AuditEvent becomes SQL
+ * parameters, for the single-row and the batched INSERT alike. So every row dab writes carries a
+ * MAC under `macKey` (a key the database never holds).
  */
-export function auditEventParams(e: AuditEvent): unknown[] {
+export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
   return [
     e.eventId,
     e.occurredAt,
@@ -62,6 +64,7 @@ export function auditEventParams(e: AuditEvent): unknown[] {
     e.expiresAt ?? null,
     e.callerReason ?? null,
     e.details === undefined ? null : JSON.stringify(e.details),
+    eventMac(macKey, e),
   ];
 }
 
@@ -85,13 +88,13 @@ export const MAX_ROWS_PER_INSERT = Math.floor(65535 / COLUMNS.length);
  * Inserts these events in one statement: all of them or none. On an autocommit connection the
  * statement is its own transaction, so when this resolves every row is committed.
  */
-export async function insertAuditEvents(db: Queryable, events: readonly AuditEvent[]): Promise<void> {
+export async function insertAuditEvents(db: Queryable, events: readonly AuditEvent[], macKey: Buffer): Promise<void> {
   if (events.length === 0) return;
   if (events.length > MAX_ROWS_PER_INSERT) throw new Error(`at most ${MAX_ROWS_PER_INSERT} audit rows per INSERT`);
-  await db.query(insertSql(events.length), events.length === 1 ? auditEventParams(events[0] as AuditEvent) : events.flatMap(auditEventParams));
+  await db.query(insertSql(events.length), events.length === 1 ? auditEventParams(events[0] as AuditEvent, macKey) : events.flatMap((e) => auditEventParams(e, macKey)));
 }
 
 /** Inserts one event (admin changes, archive records: inside their own transaction). */
-export async function insertAuditEvent(db: Queryable, e: AuditEvent): Promise<void> {
-  await insertAuditEvents(db, [e]);
+export async function insertAuditEvent(db: Queryable, e: AuditEvent, macKey: Buffer): Promise<void> {
+  await insertAuditEvents(db, [e], macKey);
 }

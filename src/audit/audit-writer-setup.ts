@@ -15,9 +15,10 @@ declare module 'fastify' {
  * The group-commit writer for the grant path, tied to the app's lifecycle: on close it writes what
  * is queued and waits for every flush (so no caller is left waiting on a store about to close).
  */
-export function setupAuditWriter(app: FastifyInstance, config: Config['audit'], store: Store, metrics: Metrics): AuditWriter {
+export function setupAuditWriter(app: FastifyInstance, config: Config['audit'], store: Store, metrics: Metrics, macKey: Buffer): AuditWriter {
   const writer = createAuditWriter({
     store,
+    macKey,
     maxBatchRows: config.maxBatchRows,
     // The embedded store has one connection: a second INSERT in flight would only wait behind the first.
     maxConcurrentFlushes: store.kind === 'embedded' ? 1 : config.maxConcurrentFlushes,

@@ -11,6 +11,8 @@ export interface FlushReport {
 export interface AuditWriterDeps {
   /** Autocommit queries: each batch is one INSERT, so one transaction. */
   store: Queryable;
+  /** Key of the rows' MACs (src/audit/event-mac.ts). */
+  macKey: Buffer;
   /** Most rows in one INSERT. */
   maxBatchRows: number;
   /** Most INSERTs in flight at once (each holds one pool connection while it runs). */
@@ -54,7 +56,7 @@ export class AuditWriterClosedError extends Error {
  * every row of it in doubt — which is why every write of a failed batch rejects, not just the one
  * whose row PostgreSQL refused.
  */
-export function createAuditWriter({ store, maxBatchRows, maxConcurrentFlushes, onFlush }: AuditWriterDeps): AuditWriter {
+export function createAuditWriter({ store, macKey, maxBatchRows, maxConcurrentFlushes, onFlush }: AuditWriterDeps): AuditWriter {
   if (maxBatchRows < 1 || maxBatchRows > MAX_ROWS_PER_INSERT) throw new RangeError(`maxBatchRows must be 1..${MAX_ROWS_PER_INSERT}`);
   if (maxConcurrentFlushes < 1) throw new RangeError('maxConcurrentFlushes must be at least 1');
   let queue: Pending[] = [];
@@ -66,7 +68,7 @@ export function createAuditWriter({ store, maxBatchRows, maxConcurrentFlushes, o
     const started = performance.now();
     let ok = false;
     try {
-      await insertAuditEvents(store, batch.map((p) => p.event));
+      await insertAuditEvents(store, batch.map((p) => p.event), macKey);
       ok = true;
     } catch (err) {
       for (const p of batch) p.reject(err);

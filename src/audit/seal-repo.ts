@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/store.js';
-import { CANONICAL_ROW_SQL, canonicalTimestampSql, ROW_HASH_SQL, type SealHeader } from './audit-canonical.js';
+import { canonicalRowSql, canonicalTimestampSql, rowHashSql, SEAL_FORMAT, type SealHeader } from './audit-canonical.js';
 
 export interface Seal extends SealHeader {
   /** Absent when a page was read without them (seals outside the range being verified). */
@@ -92,16 +92,16 @@ async function* readRows<T>(db: Queryable, expression: string, fromId: number, t
   }
 }
 
-/** Each row's id and hash (hashed by the database: 32 bytes per row cross the wire). */
-export async function* readRowHashes(db: Queryable, fromId: number, toId: number, pageSize = 2000): AsyncGenerator<{ id: number; hash: Buffer }> {
-  for await (const { id, value } of readRows<Uint8Array>(db, ROW_HASH_SQL, fromId, toId, pageSize)) {
+/** Each row's id and hash in a seal format (hashed by the database: 32 bytes per row cross the wire). */
+export async function* readRowHashes(db: Queryable, fromId: number, toId: number, pageSize = 2000, format = SEAL_FORMAT): AsyncGenerator<{ id: number; hash: Buffer }> {
+  for await (const { id, value } of readRows<Uint8Array>(db, rowHashSql(format), fromId, toId, pageSize)) {
     yield { id, hash: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   }
 }
 
-/** Each row's id and canonical text (what archive files carry). */
-export async function* readCanonicalTexts(db: Queryable, fromId: number, toId: number, pageSize = 1000): AsyncGenerator<{ id: number; canonical: string }> {
-  for await (const { id, value } of readRows<string>(db, CANONICAL_ROW_SQL, fromId, toId, pageSize)) yield { id, canonical: value };
+/** Each row's id and canonical text in a seal format (what archive files carry). */
+export async function* readCanonicalTexts(db: Queryable, fromId: number, toId: number, pageSize = 1000, format = SEAL_FORMAT): AsyncGenerator<{ id: number; canonical: string }> {
+  for await (const { id, value } of readRows<string>(db, canonicalRowSql(format), fromId, toId, pageSize)) yield { id, canonical: value };
 }
 
 /** How many audit rows no seal covers yet. */

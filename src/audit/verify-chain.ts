@@ -1,10 +1,18 @@
 import type { KeyObject } from 'node:crypto';
 import type { Queryable } from '../store/store.js';
-import { archiveAnchor } from './archive-anchor.js';
-import { computeSealHash, GENESIS_HASH, gapSize, ROW_HASH_BYTES, rowsDigest, SEAL_FORMAT } from './audit-canonical.js';
+import { archiveAnchor, unverifiedArchiveClaim } from './archive-anchor.js';
+import { computeSealHash, GENESIS_HASH, gapSize, ROW_HASH_BYTES, rowsDigest, SEAL_FORMATS } from './audit-canonical.js';
 import { countUnsealed, readRowHashes, readSeals, sealAt, sealHead, type Seal } from './seal-repo.js';
+import { checkEventMacs } from './verify-macs.js';
 
-export type BrokenKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'chain_broken' | 'checkpoint_mismatch';
+export type BrokenKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'forged' | 'chain_broken' | 'checkpoint_mismatch';
+
+/**
+ * intact: everything checked holds. tampered: see firstBroken. unanchored: nothing checked is
+ * broken, but events are missing under an archive record this verification cannot authenticate
+ * (no checkpoint public key to check its signature with): an archive and a deletion look alike.
+ */
+export type VerifyResultKind = 'intact' | 'tampered' | 'unanchored';
 
 export interface BrokenEvent {
   /** The first event (by id) that no longer matches; null when only a checkpoint can tell (a recomputed chain). */
@@ -15,7 +23,9 @@ export interface BrokenEvent {
 }
 
 export interface VerifyOutcome {
+  /** True only when result is intact (and the checkpoint, if given, matched). */
   ok: boolean;
+  result: VerifyResultKind;
   checkedEvents: number;
   checkedSeals: number;
   firstBroken?: BrokenEvent;
@@ -24,6 +34,10 @@ export interface VerifyOutcome {
   /** Seals up to throughSeq were archived (a signed audit.archived record): their events live in the archive file. */
   archived: { throughSeq: number; lastId: number } | null;
   checkpoint?: { seq: number; status: 'matched' | 'mismatch' | 'signature_invalid' };
+  /** Event MACs in the range: checked and matched, or absent because written before MACs existed. Null when not checked (no key). */
+  eventMacs: { checked: number; writtenBefore: number } | null;
+  /** With result unanchored: the archive record that would explain the missing events, were it authenticated. */
+  unanchored?: { throughSeq: number; lastId: number; detail: string };
 }
 
 export interface VerifyOptions {
@@ -33,6 +47,8 @@ export interface VerifyOptions {
   checkpoint?: { seq: number; sealHash: string; lastId: number };
   /** The checkpoint public key, to trust signed archive records; without it archived events read as deleted. */
   archiveKey?: KeyObject;
+  /** dab's event MAC key: rows without a valid MAC (from migration 007 on) are reported as forged. */
+  macKey?: Buffer;
 }
 
 /**
@@ -45,7 +61,11 @@ export async function verifyAuditLog(db: Queryable, opts: VerifyOptions = {}): P
   const from = opts.fromId ?? 1;
   const to = opts.toId ?? Number.MAX_SAFE_INTEGER;
   const top = await sealHead(db);
-  const anchor = await archiveAnchor(db, opts.archiveKey);
+  const trusted = await archiveAnchor(db, opts.archiveKey);
+  // Without a key to check archive records with, an unchecked one may still explain missing history:
+  // the walk then runs as if it were trusted, and a clean walk reads "unanchored", never "intact".
+  const claim = opts.archiveKey ? undefined : await unverifiedArchiveClaim(db);
+  const anchor = trusted ?? claim;
   // Archived ranges must be empty: the lowest event still there (a forgery) is found in the walk.
   const stray = anchor ? await lowestIdUpTo(db, anchor.lastId) : undefined;
   let checkedEvents = 0;
@@ -89,14 +109,35 @@ export async function verifyAuditLog(db: Queryable, opts: VerifyOptions = {}): P
     }
   }
 
+  let eventMacs: VerifyOutcome['eventMacs'] = null;
+  if (opts.macKey) {
+    // Only below the first chain break: past it the lowest broken id is already known.
+    const macs = await checkEventMacs(db, opts.macKey, from, Math.min(to, firstBroken?.id == null ? to : firstBroken.id - 1));
+    eventMacs = { checked: macs.checked, writtenBefore: macs.writtenBefore };
+    if (macs.forged) firstBroken = { id: macs.forged.id, kind: 'forged', sealSeq: await sealOf(db, macs.forged.id, top), detail: macs.forged.detail };
+  }
+
+  // Only a range that reaches into the claimed archive depends on it.
+  const unanchored = !firstBroken && claim && from <= claim.lastId ? claim : undefined;
   const outcome: VerifyOutcome = {
-    ok: !firstBroken,
+    ok: !firstBroken && !unanchored,
+    result: firstBroken ? 'tampered' : unanchored ? 'unanchored' : 'intact',
     checkedEvents,
     checkedSeals,
     ...(firstBroken ? { firstBroken } : {}),
     unsealedEvents: await countUnsealed(db, top?.lastId ?? 0),
     head: top ? { seq: top.seq, sealHash: top.sealHash, lastId: top.lastId } : null,
-    archived: anchor ? { throughSeq: anchor.throughSeq, lastId: anchor.lastId } : null,
+    archived: trusted ? { throughSeq: trusted.throughSeq, lastId: trusted.lastId } : null,
+    eventMacs,
+    ...(unanchored
+      ? {
+          unanchored: {
+            throughSeq: unanchored.throughSeq,
+            lastId: unanchored.lastId,
+            detail: `events up to id ${unanchored.lastId} (seals 1-${unanchored.throughSeq}) are gone under an audit.archived record whose signature cannot be checked without dab's checkpoint public key: it cannot be told from a deletion. Verify with the public key (POST /v1/audit/verify, dab audit verify --checkpoint --public-key) or configure audit.checkpointKeyFile`,
+          },
+        }
+      : {}),
   };
   if (opts.checkpoint) {
     const cp = opts.checkpoint;
@@ -105,6 +146,8 @@ export async function verifyAuditLog(db: Queryable, opts: VerifyOptions = {}): P
     outcome.checkpoint = { seq: cp.seq, status: matched ? 'matched' : 'mismatch' };
     if (!matched) {
       outcome.ok = false;
+      outcome.result = 'tampered';
+      delete outcome.unanchored;
       outcome.firstBroken ??= {
         id: null,
         kind: 'checkpoint_mismatch',
@@ -118,6 +161,13 @@ export async function verifyAuditLog(db: Queryable, opts: VerifyOptions = {}): P
   return outcome;
 }
 
+/** The seal covering an id; head seq + 1 when it is not sealed yet. */
+async function sealOf(db: Queryable, id: number, top: Seal | undefined): Promise<number> {
+  if (!top || id > top.lastId) return (top?.seq ?? 0) + 1;
+  const { rows } = await db.query<{ seq: unknown }>('SELECT seq FROM audit_seals WHERE first_id <= $1 AND last_id >= $1', [id]);
+  return rows[0] ? Number(rows[0].seq) : 0;
+}
+
 async function lowestIdUpTo(db: Queryable, lastId: number): Promise<number | undefined> {
   const { rows } = await db.query<{ id: unknown }>('SELECT min(id) AS id FROM audit_events WHERE id <= $1', [lastId]);
   return rows[0]?.id == null ? undefined : Number(rows[0].id);
@@ -129,7 +179,7 @@ function headerProblem(seal: Seal, prev: Seal | undefined): string | undefined {
   if (seal.seq !== expectedSeq) return `seal ${expectedSeq} is missing (next is ${seal.seq})`;
   if (seal.prevSealHash !== (prev?.sealHash ?? GENESIS_HASH)) return `seal ${seal.seq} does not link to seal ${prev?.seq ?? 'genesis'}`;
   if (seal.firstId !== (prev?.lastId ?? 0) + 1) return `seal ${seal.seq} does not start where seal ${prev?.seq ?? 'genesis'} ended`;
-  if (seal.format !== SEAL_FORMAT) return `seal ${seal.seq} has unknown format ${seal.format}`;
+  if (!SEAL_FORMATS.includes(seal.format)) return `seal ${seal.seq} has unknown format ${seal.format}`;
   if (!gapsWellFormed(seal)) return `seal ${seal.seq} has malformed gaps`;
   if (seal.lastId - seal.firstId + 1 - gapSize(seal.gaps) !== seal.rowCount) return `seal ${seal.seq} row count does not match its range`;
   if (computeSealHash(seal) !== seal.sealHash) return `seal ${seal.seq} hash does not match its contents`;
@@ -174,7 +224,7 @@ async function checkRows(db: Queryable, seal: Seal): Promise<{ checked: number; 
   let expected = notInGap(seal.firstId);
   let position = 0;
 
-  for await (const row of readRowHashes(db, seal.firstId, seal.lastId)) {
+  for await (const row of readRowHashes(db, seal.firstId, seal.lastId, 2000, seal.format)) {
     if (row.id > expected) return broken(expected, 'deleted', `event ${expected} was sealed in seal ${seal.seq} and is gone`);
     if (row.id < expected) return broken(row.id, 'inserted', `event ${row.id} is inside seal ${seal.seq} but was not there when it was sealed`);
     const hash = row.hash;

@@ -24,13 +24,15 @@ export interface VerifyRoutesOptions {
   checkpoints: Checkpointer;
   /** dab's own checkpoint public key: GET trusts archive records signed with it. */
   publicKey: KeyObject | undefined;
+  /** dab's event MAC key: both routes check every event's MAC with it. */
+  macKey: Buffer;
 }
 
 // A full verification reads every sealed row: at most this many at once per instance, so auditors
 // cannot crowd out the grant path's store connections and CPU.
 const MAX_CONCURRENT_VERIFICATIONS = 2;
 
-export const verifyRoutes: FastifyPluginAsyncTypebox<VerifyRoutesOptions> = async (app, { store, checkpoints, publicKey: ownKey }) => {
+export const verifyRoutes: FastifyPluginAsyncTypebox<VerifyRoutesOptions> = async (app, { store, checkpoints, publicKey: ownKey, macKey }) => {
   let running = 0;
   async function bounded(run: () => Promise<VerifyOutcome>): Promise<VerifyOutcome> {
     if (running >= MAX_CONCURRENT_VERIFICATIONS) {
@@ -55,12 +57,12 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<VerifyRoutesOptions> = asyn
       security,
       summary: 'Check that the audit log was not edited, deleted from, inserted into or reordered',
       description:
-        'Recomputes every seal of the chain and the hashes of the events in the seals overlapping [fromId, toId] (all of them by default), and reports the first broken event by id. 200 either way: read `ok`. Events newer than the last seal are counted in unsealedEvents; events archived under a record signed with dab\'s checkpoint key are expected to be gone (see archived). A database superuser who edits events and recomputes every later seal passes this check; POST a saved checkpoint to catch that.',
+        'Recomputes every seal of the chain and the hashes of the events in the seals overlapping [fromId, toId] (all of them by default), checks the event MAC of every event in [fromId, toId] (sealed or not: a row inserted with the store\'s credentials has none that verifies, and reads as forged), and reports the first broken event by id. 200 either way: read `result` (intact, tampered, unanchored) or `ok`. Events newer than the last seal are counted in unsealedEvents; events archived under a record signed with dab\'s checkpoint key are expected to be gone (see archived); without that key on the server, archived events read as unanchored (cannot be proven either way), never as intact. A database superuser who edits events and recomputes every later seal passes this check; POST a saved checkpoint to catch that.',
       querystring: VerifyQuery,
       response: { 200: VerifyResult, ...errorResponses(400, 401, 403, 409, 503) },
     },
   }, async (request) => {
-    const within = { ...range(request.query), ...(ownKey ? { archiveKey: ownKey } : {}) };
+    const within = { ...range(request.query), macKey, ...(ownKey ? { archiveKey: ownKey } : {}) };
     return bounded(() => verifyAuditLog(store, within));
   });
 
@@ -79,7 +81,7 @@ export const verifyRoutes: FastifyPluginAsyncTypebox<VerifyRoutesOptions> = asyn
     const { checkpoint, publicKeyPem } = request.body;
     const publicKey = parsePublicKey(publicKeyPem);
     // Archive records are trusted only under the auditor's key too, never one the server supplies.
-    const within = { ...range(request.body), archiveKey: publicKey };
+    const within = { ...range(request.body), macKey, archiveKey: publicKey };
     if (!checkSignature(checkpoint, publicKey)) {
       const outcome = await bounded(() => verifyAuditLog(store, within));
       return { ...outcome, ok: false, checkpoint: { seq: checkpoint.seq, status: 'signature_invalid' } };

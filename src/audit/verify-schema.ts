@@ -38,19 +38,23 @@ export const VerifyWithCheckpointBody = Type.Object(
 );
 export type VerifyWithCheckpointBody = Static<typeof VerifyWithCheckpointBody>;
 
-const KINDS = ['edited', 'deleted', 'inserted', 'reordered', 'chain_broken', 'checkpoint_mismatch'] as const;
+const KINDS = ['edited', 'deleted', 'inserted', 'reordered', 'forged', 'chain_broken', 'checkpoint_mismatch'] as const;
 
 export const VerifyResult = Type.Object({
-  ok: Type.Boolean({ description: 'True when nothing checked is broken (and the checkpoint, if given, matched)' }),
+  ok: Type.Boolean({ description: 'True only when result is intact (and the checkpoint, if given, matched)' }),
+  result: Type.Enum(['intact', 'tampered', 'unanchored'], {
+    description:
+      'intact: everything checked holds. tampered: see firstBroken. unanchored: nothing checked is broken, but events are missing under an audit.archived record whose signature this verification cannot check (GET on a server without audit.checkpointKeyFile): an archive cannot be told from a deletion there; see unanchored, and verify with the checkpoint public key (POST)',
+  }),
   checkedEvents: Type.Integer({ description: 'Events whose content was checked against their seal' }),
   checkedSeals: Type.Integer({ description: 'Seals whose events were all checked (every seal header is always chain-checked)' }),
   firstBroken: Type.Optional(
     Type.Object({
       id: Type.Union([Type.Integer(), Type.Null()], { description: 'Lowest broken event id; null for checkpoint_mismatch (a recomputed chain hides which one)' }),
       kind: Type.Enum([...KINDS], {
-        description: 'edited: content differs; deleted: a sealed event is gone; inserted: an event appeared inside a sealed range; reordered: an event holds another sealed event\'s content; chain_broken: a seal was changed, removed or reordered; checkpoint_mismatch: the chain no longer matches a signed checkpoint',
+        description: 'edited: content differs; deleted: a sealed event is gone; inserted: an event appeared inside a sealed range; reordered: an event holds another sealed event\'s content; forged: an event (sealed or not) has no valid event MAC, so dab did not write it; chain_broken: a seal was changed, removed or reordered; checkpoint_mismatch: the chain no longer matches a signed checkpoint',
       }),
-      sealSeq: Type.Integer({ description: 'The seal the broken event or link belongs to (0: below every seal)' }),
+      sealSeq: Type.Integer({ description: 'The seal the broken event or link belongs to (0: below every seal; head seq + 1: not sealed yet)' }),
       detail: Type.String(),
     }),
   ),
@@ -59,6 +63,15 @@ export const VerifyResult = Type.Object({
   archived: Type.Union([Type.Object({ throughSeq: Type.Integer(), lastId: Type.Integer() }), Type.Null()], {
     description: 'Seals up to throughSeq (events up to lastId) were archived under a signed audit.archived record: their events live in the archive file, not the table',
   }),
+  eventMacs: Type.Union([Type.Object({ checked: Type.Integer(), writtenBefore: Type.Integer() }), Type.Null()], {
+    description: 'Events in the range whose MAC (a key the database does not hold) was checked, and those written before event MACs existed (migration 007; counted, not tampering). Null when not checked',
+  }),
+  unanchored: Type.Optional(
+    Type.Object(
+      { throughSeq: Type.Integer(), lastId: Type.Integer(), detail: Type.String() },
+      { description: 'With result unanchored: the unauthenticated archive record that would explain the missing events' },
+    ),
+  ),
   checkpoint: Type.Optional(
     Type.Object({
       seq: Type.Integer(),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { insertAuditEvent } from '../audit/audit-repo.js';
+import { eventMacKeyBytes } from '../config/load-config.js';
 import type { Caller } from '../auth/caller.js';
 import { sessionIdentity } from '../aws/session-names.js';
 import type { AssumeRole, AssumedCredentials } from '../aws/sts-client.js';
@@ -57,6 +58,7 @@ export function createPreflightCheck(deps: PreflightDeps) {
   const probe = deps.loginProbe ?? pgLoginProbe;
   const timeoutMs = deps.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
   const sts = deps.config.sts;
+  const eventMacKey = eventMacKeyBytes(deps.config.audit);
 
   async function checkLevel(db: Database, level: AccessLevel, caller: Caller, login: boolean): Promise<LevelCheck> {
     const dbUser = db.levels[level]!.dbUser;
@@ -142,7 +144,7 @@ export function createPreflightCheck(deps: PreflightDeps) {
           userAgent: ctx.userAgent,
           databaseName: db.name,
           details: { login: opts.login, failed, levels },
-        });
+        }, eventMacKey);
       } catch {
         throw new AppError('audit_unavailable', 'the check ran but could not be recorded in the audit log; retry', { retryAfterSeconds: 2 });
       }

@@ -3,7 +3,7 @@ import { checkArchiveFile } from '../audit/archive-file.js';
 import { archiveAuditLog, ArchiveRefusedError, mayArchive, planArchive } from '../audit/audit-archive.js';
 import { createAuditSealer } from '../audit/audit-sealer.js';
 import { loadCheckpointKey } from '../audit/checkpoint-signer.js';
-import { ConfigError, loadConfig } from '../config/load-config.js';
+import { ConfigError, eventMacKeyBytes, loadConfig } from '../config/load-config.js';
 import { openStore } from '../store/open-store.js';
 import { sqlState } from '../store/store.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
@@ -61,7 +61,7 @@ export async function auditArchiveCommand(args: string[], io: CliIo): Promise<vo
       io.out(`nothing to archive: no sealed events before ${before.toISOString()} that are not archived already`);
       return;
     }
-    const { record, eventId } = await archiveAuditLog(store, key, { range, output: values.output, before, now: new Date() });
+    const { record, eventId } = await archiveAuditLog(store, key, { range, output: values.output, before, now: new Date(), macKey: eventMacKeyBytes(config.audit) });
     io.out(
       `archived ${range.events} events (ids ${range.firstId}-${range.lastId}, seals ${range.fromSeq}-${range.throughSeq}) to ${values.output} (sha256 ${record.fileSha256}); recorded as audit event ${eventId}`,
     );

@@ -7,8 +7,9 @@ import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
 
 export const AUDIT_VERIFY_HELP = `Usage: dab audit verify [--from-id N] [--to-id N] [--checkpoint FILE --public-key FILE] [options]
 
-Checks that the audit log was not edited, deleted from, inserted into or reordered: dab recomputes
-every seal of the hash chain and every sealed event in the range, and reports the first broken one.
+Checks that the audit log was not edited, deleted from, inserted into or reordered, and that every
+event was written by dab: dab recomputes every seal of the hash chain and every sealed event in the
+range, checks each event's MAC (a key the database does not hold), and reports the first broken one.
 
 With a checkpoint saved earlier (GET /v1/audit/checkpoints/latest, the log stream, or dab's
 audit.checkpointFile; for an NDJSON file the last line is used) and dab's checkpoint public key,
@@ -25,9 +26,12 @@ Options:
       --timeout SECONDS    give up after this long (default 600)
   -h, --help               this help
 
-Prints one line. Exit codes: 0 intact, 8 tampered (names the first broken event id and kind),
-1 the checkpoint's signature does not verify with that key, 2 usage, 4 dab unreachable,
-5 not an auditor, 6 token rejected, 7 dab or its store unavailable.`;
+Prints one line. Exit codes: 0 intact, 8 tampered (names the first broken event id and kind:
+edited, deleted, inserted, reordered, forged, chain_broken, checkpoint_mismatch), 9 unanchored
+(nothing is broken, but archived events are missing under an archive record dab cannot authenticate
+without its checkpoint key: run again with --checkpoint and --public-key), 1 the checkpoint's
+signature does not verify with that key, 2 usage, 4 dab unreachable, 5 not an auditor,
+6 token rejected, 7 dab or its store unavailable.`;
 
 export async function auditVerifyCommand(args: string[], io: CliIo): Promise<void> {
   let values;
@@ -78,6 +82,9 @@ export async function auditVerifyCommand(args: string[], io: CliIo): Promise<voi
   if (outcome.checkpoint?.status === 'signature_invalid') {
     throw new CliError(`the checkpoint's signature does not verify with ${values['public-key']}: wrong public key, or the checkpoint file was altered (the log itself checked out)`, EXIT.failure);
   }
+  if (outcome.result === 'unanchored' && outcome.unanchored) {
+    throw new CliError(`audit log UNANCHORED (cannot be proven intact): ${outcome.unanchored.detail}; ${outcome.checkedEvents} events in ${outcome.checkedSeals} seals checked, none broken`, EXIT.unanchored);
+  }
   io.out(summary(outcome));
 }
 
@@ -85,7 +92,8 @@ function summary(o: VerifyOutcome): string {
   const head = o.head ? `head seal ${o.head.seq} (${o.head.sealHash.slice(0, 12)}…, last event ${o.head.lastId})` : 'nothing sealed yet';
   const archived = o.archived ? `; events up to ${o.archived.lastId} archived (seals 1-${o.archived.throughSeq})` : '';
   const checkpoint = o.checkpoint ? `; checkpoint at seal ${o.checkpoint.seq} ${o.checkpoint.status}` : '';
-  return `audit log intact: ${o.checkedEvents} events in ${o.checkedSeals} seals verified; ${head}; ${o.unsealedEvents} not yet sealed${archived}${checkpoint}`;
+  const macs = o.eventMacs ? `; ${o.eventMacs.checked} event MACs verified${o.eventMacs.writtenBefore ? `, ${o.eventMacs.writtenBefore} events written before event MACs` : ''}` : '';
+  return `audit log intact: ${o.checkedEvents} events in ${o.checkedSeals} seals verified; ${head}; ${o.unsealedEvents} not yet sealed${archived}${macs}${checkpoint}`;
 }
 
 function eventId(raw: string | undefined, flag: string): number | undefined {

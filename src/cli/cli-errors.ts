@@ -10,6 +10,8 @@ export const EXIT = {
   unavailable: 7,
   /** dab audit verify: the log (or its seal chain) does not match what was sealed or signed. */
   tampered: 8,
+  /** dab audit verify: nothing checked is broken, but archived history cannot be authenticated (no checkpoint public key). */
+  unanchored: 9,
 } as const;
 
 /** An expected failure: printed as one line `dab: <message>`, exit with its code; no stack. */

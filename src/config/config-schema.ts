@@ -103,6 +103,10 @@ export const ConfigSchema = Type.Object(
       {
         // HMAC key for token fingerprints: at least 32 bytes, given as hex or base64.
         fingerprintKey: Type.String({ minLength: 1 }),
+        // HMAC key for event MACs (src/audit/event-mac.ts): at least 32 bytes, hex or base64. Proves a
+        // row was written by dab, not inserted with the store's credentials. Optional: derived from
+        // fingerprintKey (HKDF, own label) when absent. Keep it, like fingerprintKey, out of the database.
+        eventMacKey: Type.Optional(Type.String({ minLength: 1 })),
         // Tamper evidence (src/audit/audit-sealer.ts): new events are sealed into hash-chained
         // batches this often; 0 turns the background sealer off (verify then sees them as unsealed).
         sealIntervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),

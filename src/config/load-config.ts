@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './config-schema.js';
 import { TOKEN_LIFETIME_SECONDS } from '../aws/session-cache.js';
+import { deriveEventMacKey } from '../audit/event-mac.js';
 
 /** Start-up stops with this: the message names the setting and never carries a stack. */
 export class ConfigError extends Error {
@@ -29,6 +30,7 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['AWS_ENDPOINT_URL_STS', 'sts.endpoint', 'string'],
   ['DAB_BROKER_ROLE_ARN', 'sts.brokerRoleArn', 'string'],
   ['DAB_AUDIT_FINGERPRINT_KEY', 'audit.fingerprintKey', 'string'],
+  ['DAB_AUDIT_EVENT_MAC_KEY', 'audit.eventMacKey', 'string'],
   ['DAB_AUDIT_SEAL_INTERVAL_SECONDS', 'audit.sealIntervalSeconds', 'integer'],
   ['DAB_AUDIT_CHECKPOINT_KEY_FILE', 'audit.checkpointKeyFile', 'string'],
   ['DAB_AUDIT_CHECKPOINT_FILE', 'audit.checkpointFile', 'string'],
@@ -69,7 +71,7 @@ export function parseConfig(input: unknown): Config {
   if (!validate(tree)) throw new ConfigError(describe(validate.errors ?? []));
   const config = tree as Config;
   checkStore(config.store);
-  fingerprintKeyBytes(config.audit.fingerprintKey);
+  eventMacKeyBytes(config.audit);
   checkIssuers(config);
   checkSessionReuse(config.sts);
   if (config.audit.checkpointFile && !config.audit.checkpointKeyFile) {
@@ -87,12 +89,22 @@ function checkStore(store: Config['store']): void {
 
 /** Accepts hex or base64; refuses keys under 32 bytes, because a short HMAC key makes fingerprints guessable. */
 export function fingerprintKeyBytes(value: string): Buffer {
+  return hmacKeyBytes(value, 'audit.fingerprintKey (DAB_AUDIT_FINGERPRINT_KEY)');
+}
+
+/** The event MAC key (src/audit/event-mac.ts): audit.eventMacKey, or one derived from the fingerprint key. */
+export function eventMacKeyBytes(audit: { fingerprintKey: string; eventMacKey?: string | undefined }): Buffer {
+  const fingerprintKey = fingerprintKeyBytes(audit.fingerprintKey);
+  return deriveEventMacKey(fingerprintKey, audit.eventMacKey === undefined ? undefined : hmacKeyBytes(audit.eventMacKey, 'audit.eventMacKey (DAB_AUDIT_EVENT_MAC_KEY)'));
+}
+
+function hmacKeyBytes(value: string, field: string): Buffer {
   const hex = /^(?:[0-9a-fA-F]{2})+$/.test(value);
   // Node's base64 decoder skips characters it does not know, so junk must be refused up front.
   const base64 = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value);
   const bytes = hex ? Buffer.from(value, 'hex') : base64 ? Buffer.from(value, 'base64') : Buffer.alloc(0);
   if (bytes.length < 32) {
-    throw new ConfigError('config audit.fingerprintKey (DAB_AUDIT_FINGERPRINT_KEY): must be at least 32 bytes, hex or base64');
+    throw new ConfigError(`config ${field}: must be at least 32 bytes, hex or base64`);
   }
   return bytes;
 }

@@ -82,7 +82,7 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
   async function audit(event: AuditEvent): Promise<void> {
     const stop = metrics.auditWrite.startTimer();
     try {
-      // Resolves only once the INSERT holding this row has committed.
+      // Resolves only once the INSERT holding this row (and its MAC) has committed.
       await auditWriter.write(event);
       stop({ result: 'ok' });
     } catch {

@@ -14,6 +14,8 @@ export interface DatabasesServiceDeps {
   now: () => Date;
   /** Keyed fingerprint: the audit log shows that an ExternalId changed without holding it. */
   fingerprint: (secret: string) => string;
+  /** Key of the audit rows' MACs (src/audit/event-mac.ts). */
+  eventMacKey: Buffer;
   /** Called after every committed (or failed) change: the grant path's model must be reloaded. */
   onChange?: () => void;
 }
@@ -32,7 +34,7 @@ export async function refuseOrphanedMappings(tx: Queryable, databaseNames: reado
   }
 }
 
-export function createDatabasesService({ store, now, fingerprint, onChange = () => undefined }: DatabasesServiceDeps) {
+export function createDatabasesService({ store, now, fingerprint, eventMacKey, onChange = () => undefined }: DatabasesServiceDeps) {
   const change = transactionThen(store, onChange);
 
   const forAudit = (d: Database | undefined) => d && { ...d, ...(d.externalId ? { externalId: fingerprint(d.externalId) } : {}) };
@@ -54,7 +56,7 @@ export function createDatabasesService({ store, now, fingerprint, onChange = () 
       check(body, c.field);
       const created = await insertDatabase(tx, body, c.at);
       if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
-      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, c.at);
+      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, c.at, eventMacKey);
       return created;
     },
 
@@ -64,7 +66,7 @@ export function createDatabasesService({ store, now, fingerprint, onChange = () 
       const before = await existing(tx, name);
       checkVersion('database', name, before.version, ifVersion);
       const after = (await updateDatabase(tx, { ...input, name }, c.at)) as Database;
-      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, c.at);
+      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, c.at, eventMacKey);
       return after;
     },
 
@@ -79,7 +81,7 @@ export function createDatabasesService({ store, now, fingerprint, onChange = () 
         if (state === '23503' || state === '23001') throw new AppError('conflict', `database "${name}" is still named by mappings; delete or retarget them first`);
         throw err;
       }
-      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.deleted', databaseName: name, target: name, before: forAudit(before), after: null }, c.at);
+      await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.deleted', databaseName: name, target: name, before: forAudit(before), after: null }, c.at, eventMacKey);
       return before;
     },
   };

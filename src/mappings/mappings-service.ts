@@ -14,6 +14,8 @@ export interface MappingsServiceDeps {
   now: () => Date;
   /** Issuers dab trusts: a mapping for any other issuer could never match anyone. */
   issuers: readonly string[];
+  /** Key of the audit rows' MACs (src/audit/event-mac.ts). */
+  eventMacKey: Buffer;
   /** Called after every committed (or failed) change: the grant path's model must be reloaded. */
   onChange?: () => void;
 }
@@ -34,7 +36,7 @@ export function validationError(errors: ProblemFieldError[]): AppError {
 
 const generatedName = () => `mapping-${randomUUID().slice(0, 8)}`;
 
-export function createMappingsService({ store, now, issuers, onChange = () => undefined }: MappingsServiceDeps) {
+export function createMappingsService({ store, now, issuers, eventMacKey, onChange = () => undefined }: MappingsServiceDeps) {
   const change = transactionThen(store, onChange);
 
   async function check(tx: Queryable, input: MappingInput, c: ChangeContext, selfId?: string): Promise<void> {
@@ -50,7 +52,7 @@ export function createMappingsService({ store, now, issuers, onChange = () => un
 
   const audit = (tx: Queryable, c: ChangeContext, eventType: string, before: Mapping | null, after: Mapping | null) => {
     const m = (after ?? before) as Mapping;
-    return recordAdminChange(tx, c.actor, c.ctx, { eventType, ...(m.database ? { databaseName: m.database } : {}), target: m.id, before, after }, c.at);
+    return recordAdminChange(tx, c.actor, c.ctx, { eventType, ...(m.database ? { databaseName: m.database } : {}), target: m.id, before, after }, c.at, eventMacKey);
   };
 
   /** The building blocks of a change, run inside the caller's transaction (REST or apply). */

@@ -6,7 +6,7 @@ import { archiveAuditLog, ArchiveRefusedError, mayArchive, planArchive } from '.
 import { loadCheckpointKey, type Checkpoint } from '../../src/audit/checkpoint-signer.js';
 import { sqlState } from '../../src/store/store.js';
 import { AUDITOR_SUBJECT, startHarness } from '../support/harness.js';
-import { asSuperuser, eventIds, insertJson, rowJson, sealRows, verify, verifyWith } from '../support/seal-helpers.js';
+import { asSuperuser, eventIds, macKeyOf, insertJson, rowJson, sealRows, verify, verifyWith } from '../support/seal-helpers.js';
 
 const DAY = 86_400_000;
 const dir = t.testdir();
@@ -31,7 +31,7 @@ await era(0, 3);
 h.clock.offsetMs = 0;
 const cutoff = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY);
 const archive = (daysAgo: number, name: string) =>
-  planArchive(h.store, key, cutoff(daysAgo)).then((range) => range && archiveAuditLog(h.store, key, { range, output: `${dir}/${name}`, before: cutoff(daysAgo), now: new Date() }));
+  planArchive(h.store, key, cutoff(daysAgo)).then((range) => range && archiveAuditLog(h.store, key, { range, output: `${dir}/${name}`, before: cutoff(daysAgo), now: new Date(), macKey: macKeyOf(h) }));
 
 t.test('old sealed events go to a self-checking file; the chain keeps verifying', async (t) => {
   t.equal(await mayArchive(h.store), true, 'the test store role owns the table');

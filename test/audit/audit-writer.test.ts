@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { createAuditWriter, type FlushReport } from '../../src/audit/audit-writer.js';
 import type { Queryable } from '../../src/store/store.js';
 import { probeEvent } from '../support/seal-helpers.js';
 import { openTestStore } from '../support/test-store.js';
+
+const macKey = randomBytes(32);
 
 /** The real store, with its INSERTs held until `open()`; `held` counts INSERTs waiting. */
 function holdInserts(inner: Queryable) {
@@ -27,7 +30,7 @@ t.test('batches are capped at maxBatchRows and flushes at maxConcurrentFlushes',
   t.teardown(() => test.close());
   const { gate, store } = holdInserts(test.store);
   const flushes: FlushReport[] = [];
-  const writer = createAuditWriter({ store, maxBatchRows: 3, maxConcurrentFlushes: 2, onFlush: (f) => flushes.push(f) });
+  const writer = createAuditWriter({ store, macKey, maxBatchRows: 3, maxConcurrentFlushes: 2, onFlush: (f) => flushes.push(f) });
   const writes = Array.from({ length: 11 }, (_, i) => writer.write(probeEvent(`row ${i}`)));
   t.equal(gate.held, 2, 'two INSERTs in flight at once, no more');
   t.equal(writer.queued, 11 - 1 - 1, 'the first two rows went out alone (slots were free); the rest wait');
@@ -36,8 +39,9 @@ t.test('batches are capped at maxBatchRows and flushes at maxConcurrentFlushes',
   // Two INSERTs run at once on a server, so they may finish in either order: compare the multiset.
   t.same(flushes.map((f) => f.rows).sort(), [1, 1, 3, 3, 3], 'then at most three rows per INSERT');
   t.ok(flushes.every((f) => f.ok && f.seconds >= 0));
-  const { rows } = await test.store.query<{ reason: string }>("SELECT reason FROM audit_events WHERE event_type = 'test.event' ORDER BY id");
+  const { rows } = await test.store.query<{ reason: string; has_mac: boolean }>("SELECT reason, event_mac IS NOT NULL AS has_mac FROM audit_events WHERE event_type = 'test.event' ORDER BY id");
   t.same(rows.map((r) => r.reason).sort(), Array.from({ length: 11 }, (_, i) => `row ${i}`).sort(), 'every row committed once');
+  t.ok(rows.every((r) => r.has_mac), 'every batched row carries its event MAC');
   await writer.close();
 });
 
@@ -45,7 +49,7 @@ t.test('an idle writer sends a row at once, alone: no timer waits for company', 
   const test = await openTestStore();
   t.teardown(() => test.close());
   const flushes: FlushReport[] = [];
-  const writer = createAuditWriter({ store: test.store, maxBatchRows: 64, maxConcurrentFlushes: 1, onFlush: (f) => flushes.push(f) });
+  const writer = createAuditWriter({ store: test.store, macKey, maxBatchRows: 64, maxConcurrentFlushes: 1, onFlush: (f) => flushes.push(f) });
   for (let i = 0; i < 3; i++) await writer.write(probeEvent(`alone ${i}`));
   t.same(flushes.map((f) => f.rows), [1, 1, 1]);
   await writer.close();

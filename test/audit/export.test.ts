@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app.js';
 import { CSV_COLUMNS } from '../../src/audit/audit-export-format.js';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import type { Store } from '../../src/store/store.js';
+import { macKeyOf } from '../support/seal-helpers.js';
 import { auditorGet, parseCsv, query, seedSpread } from '../support/audit-fixtures.js';
 import { AUDITOR_SUBJECT, startHarness } from '../support/harness.js';
 
@@ -12,7 +13,7 @@ const h = await startHarness(t);
 await h.registerOrders();
 await h.map('alice', 'orders', ['ro']);
 if ((await h.grant(await h.token('alice'), { database: 'orders', access: 'ro', reason: 'export test' })).statusCode !== 200) throw new Error('grant failed');
-await seedSpread(h.store, 40, new Date('2025-03-01T00:00:00Z'));
+await seedSpread(h.store, 40, new Date('2025-03-01T00:00:00Z'), macKeyOf(h));
 
 const HOSTILE = [`=cmd|' /C calc'!A0`, '+1', '-1', '@SUM(1)', '\t=tab', '\r=cr', 'say "hi", twice', 'line one\nline two', 'crlf\r\ninside', 'a,b,c', '"', 'plain'];
 for (const [i, value] of HOSTILE.entries()) {
@@ -26,7 +27,7 @@ for (const [i, value] of HOSTILE.entries()) {
     userAgent: value,
     callerReason: value,
     details: { note: value },
-  });
+  }, macKeyOf(h));
 }
 
 async function events(params: Record<string, string>) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
+import { macKeyOf } from '../support/seal-helpers.js';
 import { auditorGet, pageAll, query, seedSpread } from '../support/audit-fixtures.js';
 import { AUDITOR_SUBJECT, startHarness } from '../support/harness.js';
 
@@ -40,7 +41,7 @@ expectStatus(await h.grant(await h.token('bob', ['payments']), { database: 'bill
 expectStatus(await h.grant(await h.token('carol'), { database: 'orders', access: 'ro' }), 403);
 expectStatus(await h.grant(await h.token(AUDITOR_SUBJECT), { database: 'orders', access: 'ro' }), 403);
 // Bulk, time-spread history, plus three events inside one millisecond (microsecond keyset positions).
-await seedSpread(h.store, 60, new Date('2025-03-01T00:00:00Z'));
+await seedSpread(h.store, 60, new Date('2025-03-01T00:00:00Z'), macKeyOf(h));
 for (const micros of ['000300', '000100', '000200']) {
   await h.store.query(
     `INSERT INTO audit_events (event_id, occurred_at, event_type, outcome, reason, actor_issuer, actor_subject, actor_groups, database_name)
@@ -124,7 +125,7 @@ t.test('paging stays exact while new events arrive', async (t) => {
   const before = all.map((r) => r.id);
   const arrive = async () => {
     for (let i = 0; i < 3; i++) {
-      await insertAuditEvent(h.store, { eventId: randomUUID(), occurredAt: h.clock.now(), eventType: 'credential.denied', outcome: 'denied', reason: 'no_mapping', databaseName: 'orders' });
+      await insertAuditEvent(h.store, { eventId: randomUUID(), occurredAt: h.clock.now(), eventType: 'credential.denied', outcome: 'denied', reason: 'no_mapping', databaseName: 'orders' }, macKeyOf(h));
     }
   };
   const newest = await pageAll(h, { limit: 10 }, arrive);

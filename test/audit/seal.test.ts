@@ -5,7 +5,7 @@ import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
 import { sqlState } from '../../src/store/store.js';
 import { AUDITOR_SUBJECT, startHarness, type Harness } from '../support/harness.js';
-import { asSuperuser, eventIds, probeEvent, rolledBackInsert, sealRows, verify } from '../support/seal-helpers.js';
+import { asSuperuser, eventIds, macKeyOf, probeEvent, rolledBackInsert, sealRows, verify } from '../support/seal-helpers.js';
 
 // Background sealing off: every seal in this file comes from sealNow, so results are exact.
 const h = await startHarness(t, { config: (c) => Object.assign(c.audit, { sealIntervalSeconds: 0, sealBatchSize: 7 }) });
@@ -49,7 +49,7 @@ t.test('hostile values seal and verify exactly; the smallest edit shows', async 
     userAgent: '=cmd|\' /C calc\'!A0',
     details: { big: 12345678901234567890.123456789, exact: 1.0, nested: { z: [null, true, 'ü'], a: {} } },
   };
-  await insertAuditEvent(h.store, event);
+  await insertAuditEvent(h.store, event, macKeyOf(h));
   await h.app.auditSealer.sealNow();
   t.match(await verify(h), { ok: true, unsealedEvents: 0 });
   const { rows } = await h.store.query<{ id: unknown; details: string }>('SELECT id, details::text AS details FROM audit_events WHERE event_id = $1', [event.eventId]);
@@ -90,7 +90,7 @@ t.test('events written while sealing runs are never lost or falsely flagged', as
   const writers = Array.from({ length: 12 }, async (_, i) => {
     await sleep(i * 5);
     await h.store.transaction(async (tx) => {
-      await insertAuditEvent(tx, probeEvent(`writer ${i}`));
+      await insertAuditEvent(tx, probeEvent(`writer ${i}`), macKeyOf(h));
       await sleep(15);
     });
   });
@@ -126,7 +126,7 @@ if (process.env.DATABASE_URL) {
     const db = { query: async (sql: string, params?: unknown[]) => ({ rows: (await other.query(sql, params)).rows as never[], rowCount: 0 }), exec: async () => undefined };
     await other.query('BEGIN');
     const inFlight = probeEvent('in flight');
-    await insertAuditEvent(db, inFlight);
+    await insertAuditEvent(db, inFlight, macKeyOf(h));
     const { rows: mine } = await other.query<{ id: string }>('SELECT id FROM audit_events WHERE event_id = $1', [inFlight.eventId]);
     const inFlightId = Number(mine[0]?.id);
     await grants(h, 3); // committed, with ids above the in-flight one

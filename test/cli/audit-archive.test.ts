@@ -5,6 +5,7 @@ import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-signer.js';
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
+import { eventMacKeyBytes } from '../../src/config/load-config.js';
 import { cli } from '../support/run-cli.js';
 import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -24,13 +25,14 @@ const base = {
   DAB_DATA_DIR: dataDir,
 };
 const env = { ...base, DAB_AUDIT_CHECKPOINT_KEY_FILE: `${dir}/key.pem` };
+const macKey = eventMacKeyBytes({ fingerprintKey: base.DAB_AUDIT_FINGERPRINT_KEY });
 const cutoff = new Date(Date.now() - 10 * 86_400_000).toISOString();
 
 const seed = await createEmbeddedStore(dataDir);
 await migrate(seed);
 // Five old events, sealed as a running dab would have; then two recent ones the CLI seals itself.
 for (let i = 0; i < 7; i++) {
-  await insertAuditEvent(seed, { ...probeEvent(`event ${i}`), occurredAt: new Date(Date.now() - (i < 5 ? 30 : 1) * 86_400_000) });
+  await insertAuditEvent(seed, { ...probeEvent(`event ${i}`), occurredAt: new Date(Date.now() - (i < 5 ? 30 : 1) * 86_400_000) }, macKey);
   if (i === 4) await createAuditSealer({ store: seed, now: () => new Date(), batchSize: 100, intervalMs: 0, log: { warn: () => undefined } }).sealNow();
 }
 await seed.close();
@@ -48,7 +50,10 @@ t.test('archives the old events, and the file checks out on its own', async (t) 
   t.teardown(() => store.close());
   const outcome = await verifyAuditLog(store, { archiveKey: loadCheckpointKey(`${dir}/key.pem`).publicKey });
   t.match(outcome, { ok: true, archived: { throughSeq: 1, lastId: 5 } }, 'the store still verifies, from the archive on');
-  t.match(await verifyAuditLog(store), { ok: false, firstBroken: { id: 1, kind: 'deleted' } }, 'without the key an archive cannot be told from a deletion');
+  t.match(await verifyAuditLog(store, { archiveKey: loadCheckpointKey(`${dir}/key.pem`).publicKey, macKey }), { ok: true, result: 'intact', eventMacs: { checked: 3 } }, 'the archive record and the two recent events carry valid MACs');
+  const unkeyed = await verifyAuditLog(store, { macKey });
+  t.match(unkeyed, { ok: false, result: 'unanchored', archived: null, unanchored: { throughSeq: 1, lastId: 5 } }, 'without the key an archive cannot be told from a deletion: unanchored');
+  t.equal(unkeyed.firstBroken, undefined, 'and not reported as tampering');
 });
 
 t.test('an altered archive file fails --check with exit 8', async (t) => {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { runCli } from '../../src/cli/run-cli.js';
+import { macKeyOf } from '../support/seal-helpers.js';
 import { auditorGet, parseCsv, query, seedSpread } from '../support/audit-fixtures.js';
 import { AUDITOR_SUBJECT, startHarness } from '../support/harness.js';
 
@@ -30,7 +31,7 @@ const h = await startHarness(t);
 await h.registerOrders();
 await h.map('alice', 'orders', ['ro']);
 if ((await h.grant(await h.token('alice'), { database: 'orders', access: 'ro', reason: '=HYPERLINK("x")' })).statusCode !== 200) throw new Error('grant failed');
-await seedSpread(h.store, 30, new Date('2025-03-01T00:00:00Z'));
+await seedSpread(h.store, 30, new Date('2025-03-01T00:00:00Z'), macKeyOf(h));
 const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
 const env = { DAB_URL: url, DAB_TOKEN: await h.token(AUDITOR_SUBJECT) };
 

@@ -103,7 +103,7 @@ for (const kind of ['postgres', 'embedded'] as const) {
 
     t.test('audit_events is append-only, enforced by the database', async (t) => {
       const eventId = randomUUID();
-      await insertAuditEvent(store, { eventId, occurredAt: new Date(), eventType: 'test.event', outcome: 'succeeded', reason: 'probe', details: { n: 1 } });
+      await insertAuditEvent(store, { eventId, occurredAt: new Date(), eventType: 'test.event', outcome: 'succeeded', reason: 'probe', details: { n: 1 } }, randomBytes(32));
       const { rows } = await store.query<{ reason: string; details: unknown }>('SELECT reason, details FROM audit_events WHERE event_id = $1', [eventId]);
       t.same(rows, [{ reason: 'probe', details: { n: 1 } }], 'INSERT and SELECT work');
 

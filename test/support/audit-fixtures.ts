@@ -38,7 +38,7 @@ const DATABASES = ['orders', 'billing', null];
  * Time-spread events written straight to the store (as the grant path would), one a minute from
  * `start`, with every tenth sharing its predecessor's instant to exercise the id tie-break.
  */
-export async function seedSpread(store: Store, count: number, start: Date): Promise<void> {
+export async function seedSpread(store: Store, count: number, start: Date, macKey: Buffer): Promise<void> {
   let at = start.getTime();
   for (let i = 0; i < count; i++) {
     if (i % 10 !== 0) at += 60_000;
@@ -57,7 +57,7 @@ export async function seedSpread(store: Store, count: number, start: Date): Prom
       dbUser: issued && database ? `${database}_${i % 2 ? 'ro' : 'rw'}` : null,
       expiresAt: issued ? new Date(at + 900_000) : null,
     };
-    await insertAuditEvent(store, event);
+    await insertAuditEvent(store, event, macKey);
   }
 }
 

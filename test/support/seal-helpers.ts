@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import type { VerifyOutcome } from '../../src/audit/verify-chain.js';
+import { eventMacKeyBytes } from '../../src/config/load-config.js';
 import type { Queryable, Store } from '../../src/store/store.js';
 import { AUDITOR_SUBJECT, type Harness } from './harness.js';
 
@@ -16,6 +17,9 @@ export async function verifyWith(h: Harness, body: object) {
   return h.app.inject({ method: 'POST', url: '/v1/audit/verify', payload: body, headers: { authorization: `Bearer ${await h.token(AUDITOR_SUBJECT)}` } });
 }
 
+/** The event MAC key of the harness's dab: rows inserted with it read as written by dab. */
+export const macKeyOf = (h: Harness): Buffer => eventMacKeyBytes(h.config.audit);
+
 /** A bare audit event, as any writer would insert it. */
 export function probeEvent(reason = 'probe') {
   return { eventId: randomUUID(), occurredAt: new Date(), eventType: 'test.event', outcome: 'succeeded' as const, reason, details: { n: 1 } };
@@ -25,7 +29,8 @@ export function probeEvent(reason = 'probe') {
 export async function rolledBackInsert(store: Store): Promise<void> {
   await store
     .transaction(async (tx) => {
-      await insertAuditEvent(tx, probeEvent('rolled back'));
+      // Any key: the row never commits.
+      await insertAuditEvent(tx, probeEvent('rolled back'), randomBytes(32));
       throw new Error('roll back');
     })
     .catch(() => undefined);

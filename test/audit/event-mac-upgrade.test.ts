@@ -1,0 +1,75 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import t from 'tap';
+import { canonicalTimestamp, computeSealHash, GENESIS_HASH, gapsOf, rowsDigest } from '../../src/audit/audit-canonical.js';
+import { insertAuditEvent } from '../../src/audit/audit-repo.js';
+import { createAuditSealer } from '../../src/audit/audit-sealer.js';
+import { insertSeal, readRowHashes, sealHead } from '../../src/audit/seal-repo.js';
+import { verifyAuditLog } from '../../src/audit/verify-chain.js';
+import { createEmbeddedStore } from '../../src/store/embedded-store.js';
+import { bundledMigrations, migrate } from '../../src/store/migrate.js';
+import { createPostgresStore } from '../../src/store/postgres-store.js';
+import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
+import type { Store } from '../../src/store/store.js';
+import { asSuperuser } from '../support/seal-helpers.js';
+
+// A log that predates event MACs: rows written and sealed (format 1) before migration 007, then the
+// upgrade, then new rows. Old rows are "written before event MACs" (counted, not tampering), old
+// seals keep verifying, and from the upgrade on a row without a valid MAC is forged.
+async function freshStore(): Promise<Store> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) return createEmbeddedStore();
+  const name = `dab_test_${randomBytes(6).toString('hex')}`;
+  await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
+  const store = createPostgresStore({ url: urlForDatabase(serverUrl, name), poolMax: 4, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
+  t.teardown(() => runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  return store;
+}
+const store = await freshStore();
+t.teardown(() => store.close());
+const key = randomBytes(32);
+await migrate(store, bundledMigrations().filter((m) => m.version < 7));
+
+// Old rows, as dab before 007 inserted them (no event_mac column yet).
+for (let i = 0; i < 5; i++) {
+  await store.query("INSERT INTO audit_events (event_id, occurred_at, event_type, outcome, reason, details) VALUES ($1, now(), 'test.event', 'succeeded', $2, $3)", [
+    randomUUID(),
+    `old ${i}`,
+    JSON.stringify({ i }),
+  ]);
+}
+// A format-1 seal over ids 1-3, as the sealer of that version wrote it.
+{
+  const ids: number[] = [];
+  const hashes: Buffer[] = [];
+  for await (const row of readRowHashes(store, 1, 3, 100, 1)) {
+    ids.push(row.id);
+    hashes.push(row.hash);
+  }
+  const rowHashes = Buffer.concat(hashes);
+  const header = { seq: 1, format: 1, firstId: 1, lastId: 3, rowCount: ids.length, gaps: gapsOf(1, 3, ids), rowsDigest: rowsDigest(rowHashes), prevSealHash: GENESIS_HASH, sealedAt: canonicalTimestamp(new Date()) };
+  await insertSeal(store, { ...header, sealHash: computeSealHash(header), rowHashes });
+}
+
+await migrate(store);
+const sealer = createAuditSealer({ store, now: () => new Date(), batchSize: 100, intervalMs: 0, log: { warn: () => undefined } });
+for (let i = 0; i < 3; i++) await insertAuditEvent(store, { eventId: randomUUID(), occurredAt: new Date(), eventType: 'test.event', outcome: 'succeeded', reason: `new ${i}` }, key);
+await sealer.sealNow();
+
+t.test('old rows count as written before event MACs; old and new seals verify', async (t) => {
+  const head = await sealHead(store);
+  t.match(head, { seq: 2, format: 2, firstId: 4, lastId: 8 }, 'the next seal uses format 2 (it covers event_mac)');
+  t.match(await verifyAuditLog(store, { macKey: key }), { ok: true, result: 'intact', checkedSeals: 2, checkedEvents: 8, eventMacs: { checked: 3, writtenBefore: 5 } });
+  t.match(await verifyAuditLog(store, { macKey: randomBytes(32) }), { ok: false, firstBroken: { id: 6, kind: 'forged' } }, 'under another key the new rows are not dab\'s');
+});
+
+t.test('a row without a MAC after the upgrade is forged, even though the sealer sealed it', async (t) => {
+  const { rows } = await store.query<{ id: unknown }>("INSERT INTO audit_events (event_id, occurred_at, event_type, outcome, reason) VALUES ($1, now(), 'test.event', 'succeeded', 'forged') RETURNING id", [randomUUID()]);
+  const id = Number(rows[0]?.id);
+  await sealer.sealNow();
+  t.match(await verifyAuditLog(store, { macKey: key }), { ok: false, result: 'tampered', firstBroken: { id, kind: 'forged', sealSeq: 3 }, eventMacs: { checked: 3, writtenBefore: 5 } });
+});
+
+t.test('an edit of a row under a format-1 seal still shows as edited', async (t) => {
+  await asSuperuser(store, (tx) => tx.exec("UPDATE audit_events SET reason = 'rewritten' WHERE id = 2"));
+  t.match(await verifyAuditLog(store, { macKey: key }), { ok: false, firstBroken: { id: 2, kind: 'edited', sealSeq: 1 } });
+});
