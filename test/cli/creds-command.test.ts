@@ -19,19 +19,19 @@ t.test('formats', async (t) => {
   const [row] = await h.auditRows('event_id = $1', [grant.grantId]);
   t.equal(row?.caller_reason, 'cli test');
 
-  const envOut = await cli(['creds', 'orders', '-a', 'ro', '-f', 'env'], env);
+  const envOut = await cli(['creds', 'orders', '-a', 'ro', '--format', 'env'], env);
   t.match(envOut.out, /^export PGHOST='orders\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com'$/m);
   for (const name of ['PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE']) t.match(envOut.out, new RegExp(`^export ${name}='[^']+'$`, 'm'));
 
-  const uri = new URL((await cli(['creds', 'orders', '-a', 'ro', '-f', 'uri'], env)).out);
+  const uri = new URL((await cli(['creds', 'orders', '-a', 'ro', '--format', 'uri'], env)).out);
   t.equal(uri.protocol, 'postgresql:');
   t.equal(uri.username, 'orders_ro');
   t.match(decodeURIComponent(uri.password), /^orders\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=orders_ro&/);
   t.equal(uri.searchParams.get('sslmode'), 'verify-full');
 
-  const pgpass = (await cli(['creds', 'orders', '-a', 'ro', '-f', 'pgpass'], env)).out;
+  const pgpass = (await cli(['creds', 'orders', '-a', 'ro', '--format', 'pgpass'], env)).out;
   t.match(pgpass, /^orders\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com:5432:orders:orders_ro:orders\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com\\:5432\/\?Action=connect/);
-  t.match((await cli(['creds', 'orders', '-a', 'ro', '-f', 'token'], env)).out, /^orders\.cluster.*X-Amz-Signature=[0-9a-f]{64}/);
+  t.match((await cli(['creds', 'orders', '-a', 'ro', '--format', 'token'], env)).out, /^orders\.cluster.*X-Amz-Signature=[0-9a-f]{64}/);
 });
 
 t.test('the caller token can come from a command', async (t) => {
@@ -50,7 +50,7 @@ t.test('errors are one line, say what to do, and have distinct exit codes', asyn
     { argv: ['creds', 'orders', '-a', 'admin'], code: 2, message: /--access must be/ },
     { argv: ['creds', '-a', 'ro'], code: 2, message: /name exactly one database/ },
     { argv: ['creds', 'orders', '-a', 'ro', '--bogus'], code: 2, message: /Unknown option '--bogus'/ },
-    { argv: ['creds', 'orders', '-a', 'ro', '-f', 'yaml'], code: 2, message: /--format must be one of/ },
+    { argv: ['creds', 'orders', '-a', 'ro', '--format', 'yaml'], code: 2, message: /--format must be one of/ },
     { argv: ['creds', 'orders', '-a', 'ro'], env: { DAB_TOKEN: token }, code: 2, message: /pass --url or set DAB_URL/ },
     { argv: ['creds', 'orders', '-a', 'ro', '--url', 'not a url'], env: { DAB_TOKEN: token }, code: 2, message: /not a URL/ },
     { argv: ['creds', 'orders', '-a', 'ro'], env: { DAB_URL: url }, code: 2, message: /no caller token/ },
