@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DabProblemError, DabUnreachableError, problemError, unreachable } from '../client/dab-client.js';
 import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
+import { lightFetch } from './light-fetch.js';
 
 /** --url, --token, --token-command and --timeout, as every admin command takes them. */
 export const ADMIN_OPTIONS = { ...CONNECTION_OPTIONS, timeout: { type: 'string', default: '60' } } as const;
@@ -72,7 +73,7 @@ export async function adminCall<T>(conn: AdminConnection, method: 'GET' | 'POST'
   const endpoint = new URL(path, conn.url);
   let response: Response;
   try {
-    response = await fetch(endpoint, {
+    response = await lightFetch(endpoint, {
       method,
       headers: { authorization: `Bearer ${bearer}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

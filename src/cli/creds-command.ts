@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DabProblemError, DabUnreachableError, requestCredentials, type AccessLevel, type Credentials } from '../client/dab-client.js';
 import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
+import { lightFetch } from './light-fetch.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
 
 // Still importable from here for commands written before dab-connection.ts existed.
@@ -68,6 +69,7 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
       access: values.access as AccessLevel,
       ...(values.reason ? { reason: values.reason } : {}),
       timeoutMs: timeout * 1000,
+      fetch: lightFetch,
     });
   } catch (err) {
     throw explain(err, database, values.access, url);

@@ -107,8 +107,10 @@ function whyUnreachable(err: unknown): string {
   const name = (err as { name?: string }).name;
   if (name === 'TimeoutError') return 'no answer in time';
   if (name === 'AbortError') return 'cancelled';
-  const cause = (err as { cause?: { code?: unknown; cause?: { code?: unknown } } }).cause;
-  const code = cause?.code ?? cause?.cause?.code;
+  type Cause = { code?: unknown; cause?: Cause; errors?: Cause[] };
+  const cause = (err as { cause?: Cause }).cause;
+  // fetch wraps the socket error once, or in an AggregateError when it tried several addresses.
+  const code = cause?.code ?? cause?.cause?.code ?? cause?.errors?.[0]?.code;
   return typeof code === 'string' ? code : 'the connection failed';
 }
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startHarness } from '../support/harness.js';
 
 // The CLI answers at once only if each command loads what it needs and nothing else. This holds
@@ -34,7 +34,7 @@ process.exitCode = await runCli(JSON.parse(process.env.DAB_ARGV), { out: (s) => 
 // Only the TypeScript loader tap uses, so the child runs src/*.ts as the tests do.
 const tsLoader = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
 
-async function modulesLoadedBy(t: Tap.Test, argv: string[], env: Record<string, string> = {}) {
+async function modulesLoadedBy(t: Test, argv: string[], env: Record<string, string> = {}) {
   const log = `${t.testdir()}/imports.log`;
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
@@ -44,7 +44,7 @@ async function modulesLoadedBy(t: Tap.Test, argv: string[], env: Record<string, 
   return { stdout, stderr, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
-function assertLean(t: Tap.Test, modules: string[]) {
+function assertLean(t: Test, modules: string[]) {
   t.ok(modules.some((m) => m.endsWith('/src/cli/run-cli.ts')), 'the hook saw the CLI load');
   for (const [what, pattern] of FORBIDDEN) {
     const loaded = modules.filter((m) => pattern.test(m));
