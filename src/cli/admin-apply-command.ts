@@ -100,10 +100,12 @@ export async function adminApplyCommand(args: string[], io: CliIo): Promise<void
   // An absent section would prune everything of its kind: make that explicit ("mappings: []").
   if (missing.length) throw usage(`--prune deletes everything ${input.name} does not declare, and it has no ${missing.join(' and no ')}: key; write "${missing[0]}: []" if you mean to delete them all`);
   const body = { document: access.document, prune: values.prune, dryRun: values['dry-run'] };
-  await submit(conn, io, formatOf(values.format), `apply ${input.name}`, '/v1/admin/apply', body, {
-    access,
-    rebase: (s) => (s[0] === 'document' ? s.slice(1) : undefined),
-  });
+  const rebase: Rebase = (s) => (s[0] === 'document' ? s.slice(1) : undefined);
+  // Every schema problem at once (dab's validator reports the first only); none are sent.
+  const { applySchemaProblems } = await import('./admin-schema-check.js');
+  const schemaProblems = applySchemaProblems(body);
+  if (schemaProblems.length) throw new AccessFileError(access.file, placeServerProblems(access, schemaProblems, rebase));
+  await submit(conn, io, formatOf(values.format), `apply ${input.name}`, '/v1/admin/apply', body, { access, rebase });
 }
 
 export async function adminPutCommand(args: string[], io: CliIo): Promise<void> {
