@@ -2,13 +2,13 @@ import { ADMIN_OPTIONS, adminCall, connectionFrom, connectionHelp, explainFailur
 import { formatTable } from './admin-format.js';
 import { usage, type CliIo } from './cli-errors.js';
 
-export const ACCESS_HELP = `Usage: dab access [--output table|json] [options]
+export const ACCESS_HELP = `Usage: dab access [--format table|json] [options]
 
 Lists what you can get right now: each database and access level your mappings grant, the
 mapping that grants it, whether "dab creds" needs --reason for it, and when it expires.
 
 Options:
-      --output FORMAT      table (default) or json
+      --format FORMAT      table (default) or json
 ${connectionHelp('your')}
 
 Exit codes: 0 ok (also when you have no access), 2 usage, 4 dab unreachable, 6 token rejected,
@@ -26,9 +26,9 @@ export function formatMyAccess(mine: MyAccess): string {
 }
 
 export async function accessCommand(args: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { output: { type: 'string', default: 'table' }, ...ADMIN_OPTIONS } });
+  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { format: { type: 'string', default: 'table' }, ...ADMIN_OPTIONS } });
   if (positionals.length) throw usage(`unexpected argument "${positionals[0]}": dab access lists everything you can get`);
-  if (!['table', 'json'].includes(values.output)) throw usage('--output must be table or json');
+  if (!['table', 'json'].includes(values.format)) throw usage('--format must be table or json');
   const conn = connectionFrom(values, io);
   let mine: MyAccess;
   try {
@@ -36,5 +36,5 @@ export async function accessCommand(args: string[], io: CliIo): Promise<void> {
   } catch (err) {
     throw explainFailure(err, conn, { what: 'list your access', needs: 'a caller token of a configured issuer' });
   }
-  io.out(values.output === 'json' ? JSON.stringify(mine, null, 2) : formatMyAccess(mine));
+  io.out(values.format === 'json' ? JSON.stringify(mine, null, 2) : formatMyAccess(mine));
 }

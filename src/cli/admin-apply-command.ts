@@ -24,7 +24,7 @@ Options:
       --dry-run            plan and report only; change nothing
       --prune              also delete databases and mappings FILE does not declare (FILE must
                            then have both keys; "mappings: []" deletes every mapping)
-      --output FORMAT      text (default) or json (the plan as dab answered it, for CI bots)
+      --format FORMAT      text (default) or json (the plan as dab answered it, for CI bots)
 ${connectionHelp()}
 
 ${FILE_FORMAT}
@@ -48,7 +48,7 @@ everything else alone. Databases are put before mappings, all in one transaction
 Options:
   -f, --file FILE          YAML with databases: and/or mappings: ("-" reads standard input)
       --dry-run            plan and report only; change nothing
-      --output FORMAT      text (default) or json
+      --format FORMAT      text (default) or json
 ${connectionHelp()}
 
 ${PLAN_OUTPUT}
@@ -62,13 +62,13 @@ Deletes databases or mappings (by name), in one transaction, and shows who loses
 
 Options:
       --dry-run            plan and report only; change nothing
-      --output FORMAT      text (default) or json
+      --format FORMAT      text (default) or json
 ${connectionHelp()}
 
 ${EXIT_HELP}`;
 
 /** Sends a plan-producing request and prints the plan; dab's field errors are placed in the file. */
-async function submit(conn: AdminConnection, io: CliIo, output: string, what: string, path: string, body: unknown, file?: { access: AccessFile; rebase: Rebase }): Promise<void> {
+async function submit(conn: AdminConnection, io: CliIo, format: string, what: string, path: string, body: unknown, file?: { access: AccessFile; rebase: Rebase }): Promise<void> {
   let plan: PlanResult;
   try {
     plan = await adminCall<PlanResult>(conn, 'POST', path, body);
@@ -79,15 +79,15 @@ async function submit(conn: AdminConnection, io: CliIo, output: string, what: st
     }
     throw explainFailure(err, conn, { what });
   }
-  io.out(output === 'json' ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+  io.out(format === 'json' ? JSON.stringify(plan, null, 2) : formatPlan(plan));
 }
 
-function outputOf(raw: string): string {
-  if (raw !== 'text' && raw !== 'json') throw usage('--output must be text or json');
+function formatOf(raw: string): string {
+  if (raw !== 'text' && raw !== 'json') throw usage('--format must be text or json');
   return raw;
 }
 
-const options = { file: { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean', default: false }, output: { type: 'string', default: 'text' }, ...ADMIN_OPTIONS } as const;
+const options = { file: { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean', default: false }, format: { type: 'string', default: 'text' }, ...ADMIN_OPTIONS } as const;
 
 export async function adminApplyCommand(args: string[], io: CliIo): Promise<void> {
   const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { ...options, prune: { type: 'boolean', default: false } } });
@@ -100,10 +100,12 @@ export async function adminApplyCommand(args: string[], io: CliIo): Promise<void
   // An absent section would prune everything of its kind: make that explicit ("mappings: []").
   if (missing.length) throw usage(`--prune deletes everything ${input.name} does not declare, and it has no ${missing.join(' and no ')}: key; write "${missing[0]}: []" if you mean to delete them all`);
   const body = { document: access.document, prune: values.prune, dryRun: values['dry-run'] };
-  await submit(conn, io, outputOf(values.output), `apply ${input.name}`, '/v1/admin/apply', body, {
-    access,
-    rebase: (s) => (s[0] === 'document' ? s.slice(1) : undefined),
-  });
+  const rebase: Rebase = (s) => (s[0] === 'document' ? s.slice(1) : undefined);
+  // Every schema problem at once (dab's validator reports the first only); none are sent.
+  const { applySchemaProblems } = await import('./admin-schema-check.js');
+  const schemaProblems = applySchemaProblems(body);
+  if (schemaProblems.length) throw new AccessFileError(access.file, placeServerProblems(access, schemaProblems, rebase));
+  await submit(conn, io, formatOf(values.format), `apply ${input.name}`, '/v1/admin/apply', body, { access, rebase });
 }
 
 export async function adminPutCommand(args: string[], io: CliIo): Promise<void> {
@@ -120,7 +122,7 @@ export async function adminPutCommand(args: string[], io: CliIo): Promise<void> 
     ...(access.document.mappings ?? []).map((mapping, i) => (origins.push(['mappings', i]), { action: 'put', mapping })),
   ];
   if (!operations.length) throw usage(`${input.name} declares no databases and no mappings: nothing to put`);
-  await submit(conn, io, outputOf(values.output), `put ${input.name}`, '/v1/admin/changes', { operations, dryRun: values['dry-run'] }, {
+  await submit(conn, io, formatOf(values.format), `put ${input.name}`, '/v1/admin/changes', { operations, dryRun: values['dry-run'] }, {
     access,
     rebase: (s, message) => {
       const origin = s[0] === 'operations' && typeof s[1] === 'number' ? origins[s[1]] : undefined;
@@ -137,12 +139,12 @@ export async function adminPutCommand(args: string[], io: CliIo): Promise<void> 
 const KINDS: Record<string, 'database' | 'mapping'> = { database: 'database', databases: 'database', mapping: 'mapping', mappings: 'mapping' };
 
 export async function adminDeleteCommand(args: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { 'dry-run': options['dry-run'], output: options.output, ...ADMIN_OPTIONS } });
+  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { 'dry-run': options['dry-run'], format: options.format, ...ADMIN_OPTIONS } });
   const [kindWord, ...names] = positionals;
   const kind = kindWord ? KINDS[kindWord] : undefined;
   if (!kind) throw usage('say what to delete: dab admin delete database NAME or dab admin delete mapping NAME');
   if (!names.length) throw usage(`name the ${kind} to delete: dab admin delete ${kind} NAME`);
   const conn = connectionFrom(values, io);
   const operations = names.map((name) => ({ action: 'delete', [kind]: name }));
-  await submit(conn, io, outputOf(values.output), `delete ${kind} ${names.join(', ')}`, '/v1/admin/changes', { operations, dryRun: values['dry-run'] });
+  await submit(conn, io, formatOf(values.format), `delete ${kind} ${names.join(', ')}`, '/v1/admin/changes', { operations, dryRun: values['dry-run'] });
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DabProblemError, DabUnreachableError, problemError, unreachable } from '../client/dab-client.js';
-import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
+import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
+import { lightFetch } from './light-fetch.js';
 
 /** --url, --token, --token-command and --timeout, as every admin command takes them. */
 export const ADMIN_OPTIONS = { ...CONNECTION_OPTIONS, timeout: { type: 'string', default: '60' } } as const;
@@ -22,7 +23,7 @@ export function parseOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<t
   try {
     return parseArgs(config);
   } catch (err) {
-    throw usage((err as Error).message);
+    throw parseFailure(err);
   }
 }
 
@@ -72,7 +73,7 @@ export async function adminCall<T>(conn: AdminConnection, method: 'GET' | 'POST'
   const endpoint = new URL(path, conn.url);
   let response: Response;
   try {
-    response = await fetch(endpoint, {
+    response = await lightFetch(endpoint, {
       method,
       headers: { authorization: `Bearer ${bearer}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -113,14 +114,17 @@ export interface Attempt {
 export function explainFailure(err: unknown, conn: AdminConnection, attempt: Attempt): Error {
   if (err instanceof CliError) return err;
   if (err instanceof DabUnreachableError) return new CliError(`${err.message}: is dab running there? Check --url / DAB_URL`, EXIT.unreachable);
-  if (!(err instanceof DabProblemError)) return new CliError((err as Error).message ?? String(err), EXIT.failure);
+  if (!(err instanceof DabProblemError)) return new CliError(`unexpected failure: ${(err as Error).message ?? String(err)}`, EXIT.failure);
   const ref = err.requestId ? ` (request ${err.requestId})` : '';
   const detail = err.detail ? `: ${err.detail}` : '';
   switch (true) {
     case err.status === 401:
       return new CliError(`dab rejected your token${detail}: get a fresh one (DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
+    // "It needs a DBA's token" is right for forbidden (wrong tier) alone; any other 403 is dab's own words.
+    case err.status === 403 && err.code === 'forbidden':
+      return new CliError(`dab refused to ${attempt.what}${detail}; it needs ${attempt.needs ?? "a DBA's (admin) token"}${ref}`, EXIT.denied);
     case err.status === 403:
-      return new CliError(`dab refused to ${attempt.what}: it needs ${attempt.needs ?? "a DBA's (admin) token"}${ref}`, EXIT.denied);
+      return new CliError(`dab refused to ${attempt.what} (${err.code})${detail}${ref}`, EXIT.denied);
     case err.status === 404 && err.code === 'not_found' && /^No route for/.test(err.detail ?? ''):
       return new CliError(`dab at ${conn.url} does not offer this (${err.detail}): is it an older version?${ref}`, EXIT.failure);
     case err.status === 404:

@@ -1,9 +1,4 @@
 import { EXIT_HELP } from './admin-client.js';
-import { ADMIN_APPLY_HELP, ADMIN_DELETE_HELP, ADMIN_PUT_HELP, adminApplyCommand, adminDeleteCommand, adminPutCommand } from './admin-apply-command.js';
-import { ADMIN_BOOTSTRAP_HELP, ADMIN_CHECK_HELP, adminBootstrapCommand, adminCheckCommand } from './admin-bootstrap-command.js';
-import { ADMIN_EXPLAIN_HELP, adminExplainCommand } from './admin-explain-command.js';
-import { ADMIN_EXPORT_HELP, ADMIN_GET_HELP, ADMIN_LIST_HELP, adminExportCommand, adminGetCommand, adminListCommand } from './admin-read-commands.js';
-import { AccessFileError, formatProblem } from './admin-yaml.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
 
 export const ADMIN_HELP = `Usage: dab admin <command> [options]
@@ -28,17 +23,44 @@ ${EXIT_HELP}`;
 
 type Sub = { help: string; run: (args: string[], io: CliIo) => Promise<void> };
 
-/** Subcommands register here; each lives in its own file. */
-export const ADMIN_SUBCOMMANDS: Record<string, Sub> = {
-  apply: { help: ADMIN_APPLY_HELP, run: adminApplyCommand },
-  export: { help: ADMIN_EXPORT_HELP, run: adminExportCommand },
-  get: { help: ADMIN_GET_HELP, run: adminGetCommand },
-  list: { help: ADMIN_LIST_HELP, run: adminListCommand },
-  put: { help: ADMIN_PUT_HELP, run: adminPutCommand },
-  delete: { help: ADMIN_DELETE_HELP, run: adminDeleteCommand },
-  explain: { help: ADMIN_EXPLAIN_HELP, run: adminExplainCommand },
-  bootstrap: { help: ADMIN_BOOTSTRAP_HELP, run: adminBootstrapCommand },
-  check: { help: ADMIN_CHECK_HELP, run: adminCheckCommand },
+/** Subcommands register here; each lives in its own file, imported only when it runs. */
+export const ADMIN_SUBCOMMANDS: Record<string, () => Promise<Sub>> = {
+  apply: async () => {
+    const m = await import('./admin-apply-command.js');
+    return { help: m.ADMIN_APPLY_HELP, run: m.adminApplyCommand };
+  },
+  export: async () => {
+    const m = await import('./admin-read-commands.js');
+    return { help: m.ADMIN_EXPORT_HELP, run: m.adminExportCommand };
+  },
+  get: async () => {
+    const m = await import('./admin-read-commands.js');
+    return { help: m.ADMIN_GET_HELP, run: m.adminGetCommand };
+  },
+  list: async () => {
+    const m = await import('./admin-read-commands.js');
+    return { help: m.ADMIN_LIST_HELP, run: m.adminListCommand };
+  },
+  put: async () => {
+    const m = await import('./admin-apply-command.js');
+    return { help: m.ADMIN_PUT_HELP, run: m.adminPutCommand };
+  },
+  delete: async () => {
+    const m = await import('./admin-apply-command.js');
+    return { help: m.ADMIN_DELETE_HELP, run: m.adminDeleteCommand };
+  },
+  explain: async () => {
+    const m = await import('./admin-explain-command.js');
+    return { help: m.ADMIN_EXPLAIN_HELP, run: m.adminExplainCommand };
+  },
+  bootstrap: async () => {
+    const m = await import('./admin-bootstrap-command.js');
+    return { help: m.ADMIN_BOOTSTRAP_HELP, run: m.adminBootstrapCommand };
+  },
+  check: async () => {
+    const m = await import('./admin-bootstrap-command.js');
+    return { help: m.ADMIN_CHECK_HELP, run: m.adminCheckCommand };
+  },
 };
 
 export async function adminCommand(args: string[], io: CliIo): Promise<void> {
@@ -47,15 +69,18 @@ export async function adminCommand(args: string[], io: CliIo): Promise<void> {
     io.out(ADMIN_HELP);
     return;
   }
-  const sub = ADMIN_SUBCOMMANDS[name];
-  if (!sub) throw usage(`unknown admin command "${name}": ${Object.keys(ADMIN_SUBCOMMANDS).join(', ')}`);
-  if ((rest.includes('--help') || rest.includes('-h'))) {
+  const load = Object.hasOwn(ADMIN_SUBCOMMANDS, name) ? ADMIN_SUBCOMMANDS[name] : undefined;
+  if (!load) throw usage(`unknown admin command "${name}": ${Object.keys(ADMIN_SUBCOMMANDS).join(', ')}`);
+  const sub = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
     io.out(sub.help);
     return;
   }
   try {
     await sub.run(rest, io);
   } catch (err) {
+    // Only a command that read a file can fail this way, and it has loaded admin-yaml already.
+    const { AccessFileError, formatProblem } = await import('./admin-yaml.js');
     if (!(err instanceof AccessFileError)) throw err;
     // One line per problem, FILE:LINE:COL: first (editors and CI annotate from these), then the verdict.
     for (const p of err.problems) io.err(formatProblem(err.file, p));

@@ -18,10 +18,10 @@ Options:
       --access LEVEL       ro, rw or monitor
       --reason TEXT        as if the request gave this reason
       --at ISO             decide at this instant (default: now), e.g. 2025-07-01T09:00:00Z
-      --output FORMAT      text (default) or json
+      --format FORMAT      text (default) or json
 ${connectionHelp()}
 
-Exit status is 0 whether access would be allowed or denied (read the first line, or --output json).
+Exit status is 0 whether access would be allowed or denied (read the first line, or --format json).
 ${EXIT_HELP}`;
 
 interface Considered {
@@ -94,7 +94,7 @@ export async function adminExplainCommand(args: string[], io: CliIo): Promise<vo
       access: { type: 'string' },
       reason: { type: 'string' },
       at: { type: 'string' },
-      output: { type: 'string', default: 'text' },
+      format: { type: 'string', default: 'text' },
       ...ADMIN_OPTIONS,
     },
   });
@@ -103,7 +103,7 @@ export async function adminExplainCommand(args: string[], io: CliIo): Promise<vo
   if (!values.database) throw usage('name the database: --database NAME');
   if (!values.access || !['ro', 'rw', 'monitor'].includes(values.access)) throw usage('--access must be ro, rw or monitor');
   if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw usage(`--at must be an ISO 8601 instant, e.g. 2025-07-01T09:00:00Z (got "${values.at}")`);
-  if (!['text', 'json'].includes(values.output)) throw usage('--output must be text or json');
+  if (!['text', 'json'].includes(values.format)) throw usage('--format must be text or json');
   const claims: Record<string, string | string[]> = {};
   for (const raw of values.claim ?? []) {
     const eq = raw.indexOf('=');
@@ -132,5 +132,5 @@ export async function adminExplainCommand(args: string[], io: CliIo): Promise<vo
   } catch (err) {
     throw explainFailure(err, conn, { what: `explain ${values.access} on ${values.database}` });
   }
-  io.out(values.output === 'json' ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation, values.access, values.database));
+  io.out(values.format === 'json' ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation, values.access, values.database));
 }

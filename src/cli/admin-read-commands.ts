@@ -9,33 +9,33 @@ Writes every database and mapping dab holds as an access document (YAML, sorted 
 ids, versions or timestamps): the format "dab admin apply" reads, so export then apply changes nothing.
 
 Options:
-  -o, --output-file FILE   write to FILE instead of standard output
+  -o, --output FILE        write to FILE instead of standard output (--output-file still works)
 ${connectionHelp()}
 
 Example: dab admin export -o access.yaml && git add access.yaml
 
 ${EXIT_HELP}`;
 
-export const ADMIN_GET_HELP = `Usage: dab admin get database NAME [--output yaml|json] [options]
-       dab admin get mapping NAME_OR_ID [--output yaml|json] [options]
+export const ADMIN_GET_HELP = `Usage: dab admin get database NAME [--format yaml|json] [options]
+       dab admin get mapping NAME_OR_ID [--format yaml|json] [options]
 
 Shows one database or mapping as dab holds it, with its id, version and timestamps.
 
 Options:
-      --output FORMAT      yaml (default) or json
+      --format FORMAT      yaml (default) or json
 ${connectionHelp()}
 
 ${EXIT_HELP}`;
 
-export const ADMIN_LIST_HELP = `Usage: dab admin list databases [--output table|yaml|json] [options]
+export const ADMIN_LIST_HELP = `Usage: dab admin list databases [--format table|yaml|json] [options]
        dab admin list mappings [--database D] [--owner O] [--issuer I] [--subject S] [--group G]
-                               [--output table|yaml|json] [options]
+                               [--format table|yaml|json] [options]
 
 Lists databases or mappings: a table by default (name and key fields), or every field as YAML/JSON.
 --database matches mappings naming that database (selector mappings: use "dab admin explain").
 
 Options:
-      --output FORMAT      table (default), yaml or json
+      --format FORMAT      table (default), yaml or json
       --database NAME      mappings: only those naming this database
       --owner OWNER        mappings: only those with this owner
       --issuer ISSUER      mappings: only principals of this issuer
@@ -52,12 +52,12 @@ Edit, review in git, then: dab admin apply -f access.yaml --dry-run
 (apply --prune also deletes what this file does not declare)`;
 
 export async function adminExportCommand(args: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { 'output-file': { type: 'string', short: 'o' }, ...ADMIN_OPTIONS } });
+  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { output: { type: 'string', short: 'o' }, 'output-file': { type: 'string' }, ...ADMIN_OPTIONS } });
   if (positionals.length) throw usage(`unexpected argument "${positionals[0]}"`);
   const conn = connectionFrom(values, io);
   const doc = await read<{ databases?: Item[]; mappings?: Item[] }>(conn, '/v1/admin/export', 'export the access document');
   const text = toYaml(orderDocument(doc), { header: HEADER(conn.url), sections: true });
-  const target = values['output-file'];
+  const target = values.output ?? values['output-file'];
   if (!target || target === '-') {
     io.out(text.trimEnd());
     return;
@@ -75,18 +75,18 @@ const KIND: Record<string, 'database' | 'mapping'> = { database: 'database', dat
 
 function outputFormat(raw: string | undefined, allowed: string[]): string {
   const format = raw ?? allowed[0] ?? 'yaml';
-  if (!allowed.includes(format)) throw usage(`--output must be ${allowed.join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
+  if (!allowed.includes(format)) throw usage(`--format must be ${allowed.join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
   return format;
 }
 
 const render = (value: unknown, format: string) => (format === 'json' ? JSON.stringify(value, null, 2) : toYaml(value).trimEnd());
 
 export async function adminGetCommand(args: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { output: { type: 'string' }, ...ADMIN_OPTIONS } });
+  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { format: { type: 'string' }, ...ADMIN_OPTIONS } });
   const [kindWord, name, ...extra] = positionals;
   const kind = kindWord ? KIND[kindWord] : undefined;
   if (!kind || !name || extra.length) throw usage('name one thing: dab admin get database NAME or dab admin get mapping NAME_OR_ID');
-  const format = outputFormat(values.output, ['yaml', 'json']);
+  const format = outputFormat(values.format, ['yaml', 'json']);
   const id = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(name) && !(kind === 'mapping' && id.test(name))) {
     throw usage(`"${name}" is not a ${kind} name${kind === 'mapping' ? ' or id' : ''}: names are lower-case letters, digits and dashes`);
@@ -99,11 +99,11 @@ export async function adminGetCommand(args: string[], io: CliIo): Promise<void> 
 
 export async function adminListCommand(args: string[], io: CliIo): Promise<void> {
   const filters = { database: { type: 'string' }, owner: { type: 'string' }, issuer: { type: 'string' }, subject: { type: 'string' }, group: { type: 'string' } } as const;
-  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { output: { type: 'string' }, ...filters, ...ADMIN_OPTIONS } });
+  const { values, positionals } = parseOrUsage({ args, allowPositionals: true, options: { format: { type: 'string' }, ...filters, ...ADMIN_OPTIONS } });
   const [kindWord, ...extra] = positionals;
   const kind = kindWord ? KIND[kindWord] : undefined;
   if (!kind || extra.length) throw usage('say what to list: dab admin list databases or dab admin list mappings');
-  const format = outputFormat(values.output, ['table', 'yaml', 'json']);
+  const format = outputFormat(values.format, ['table', 'yaml', 'json']);
   const query = new URLSearchParams();
   for (const key of Object.keys(filters) as Array<keyof typeof filters>) {
     const value = values[key];

@@ -6,7 +6,7 @@ import { loadCheckpointKey } from '../audit/checkpoint-signer.js';
 import { ConfigError, eventMacKeyBytes, loadConfig } from '../config/load-config.js';
 import { openStore } from '../store/open-store.js';
 import { sqlState } from '../store/store.js';
-import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
+import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
 
 export const AUDIT_ARCHIVE_HELP = `Usage: dab audit archive --before DATE --output FILE
        dab audit archive --check FILE
@@ -23,7 +23,7 @@ and audit.checkpointKeyFile must be set. With the embedded store, stop dab first
 
 Options:
       --before DATE    archive events that occurred before this instant (RFC 3339, e.g. 2025-01-01T00:00:00Z)
-      --output FILE    where to write the archive (must not exist)
+  -o, --output FILE    where to write the archive (must not exist)
       --check FILE     check an archive file on its own: every event against its seal, every seal's hash and link
   -h, --help           this help
 
@@ -33,9 +33,9 @@ Exit codes: 0 done (or nothing old enough), 8 the range or file does not verify 
 export async function auditArchiveCommand(args: string[], io: CliIo): Promise<void> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { before: { type: 'string' }, output: { type: 'string' }, check: { type: 'string' } } }));
+    ({ values } = parseArgs({ args, options: { before: { type: 'string' }, output: { type: 'string', short: 'o' }, check: { type: 'string' } } }));
   } catch (err) {
-    throw usage((err as Error).message);
+    throw parseFailure(err);
   }
   if (values.check) {
     if (values.before || values.output) throw usage('--check goes alone');

@@ -1,6 +1,3 @@
-import { AUDIT_ARCHIVE_HELP, auditArchiveCommand } from './audit-archive-command.js';
-import { AUDIT_EXPORT_HELP, auditExportCommand } from './audit-export-command.js';
-import { AUDIT_VERIFY_HELP, auditVerifyCommand } from './audit-verify-command.js';
 import { usage, type CliIo } from './cli-errors.js';
 
 export const AUDIT_HELP = `Usage: dab audit <export|verify|archive> [options]
@@ -14,17 +11,30 @@ Run "dab audit <command> --help" for options.`;
 
 type Sub = { help: string; run: (args: string[], io: CliIo) => Promise<void> };
 
-/** Subcommands register here; each lives in its own file. */
-export const AUDIT_SUBCOMMANDS: Record<string, Sub> = {
-  export: { help: AUDIT_EXPORT_HELP, run: auditExportCommand },
-  verify: { help: AUDIT_VERIFY_HELP, run: auditVerifyCommand },
-  archive: { help: AUDIT_ARCHIVE_HELP, run: auditArchiveCommand },
+/**
+ * Subcommands register here; each lives in its own file, imported only when it runs (archive
+ * opens the store directly; export and verify only talk HTTP).
+ */
+export const AUDIT_SUBCOMMANDS: Record<string, () => Promise<Sub>> = {
+  export: async () => {
+    const m = await import('./audit-export-command.js');
+    return { help: m.AUDIT_EXPORT_HELP, run: m.auditExportCommand };
+  },
+  verify: async () => {
+    const m = await import('./audit-verify-command.js');
+    return { help: m.AUDIT_VERIFY_HELP, run: m.auditVerifyCommand };
+  },
+  archive: async () => {
+    const m = await import('./audit-archive-command.js');
+    return { help: m.AUDIT_ARCHIVE_HELP, run: m.auditArchiveCommand };
+  },
 };
 
 export async function auditCommand(args: string[], io: CliIo): Promise<void> {
   const [name, ...rest] = args;
-  const sub = name ? AUDIT_SUBCOMMANDS[name] : undefined;
-  if (!sub) throw usage(name ? `unknown audit command "${name}"` : 'name an audit command: export, verify or archive');
+  const load = name && Object.hasOwn(AUDIT_SUBCOMMANDS, name) ? AUDIT_SUBCOMMANDS[name] : undefined;
+  if (!load) throw usage(name ? `unknown audit command "${name}"` : 'name an audit command: export, verify or archive');
+  const sub = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(sub.help);
     return;

@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { DabStreamError, streamAuditExport } from '../client/audit-export-client.js';
 import { DabProblemError, DabUnreachableError } from '../client/dab-client.js';
-import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
+import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
 
 export const AUDIT_EXPORT_HELP = `Usage: dab audit export [filters] [--format ndjson|csv] [--output FILE] [options]
@@ -30,7 +30,7 @@ Filters (optional, combined with AND):
       --request-id ID      the events one request wrote
 
 Options:
-  -f, --format FORMAT      ndjson (default) or csv
+      --format FORMAT      ndjson (default) or csv
   -o, --output FILE        write to FILE instead of stdout; FILE appears only once complete
       --order ORDER        asc (default, oldest first) or desc
       --url URL            dab's base URL (env DAB_URL)
@@ -67,7 +67,7 @@ export async function auditExportCommand(args: string[], io: CliIo): Promise<voi
       args,
       options: {
         ...Object.fromEntries(Object.keys(FILTER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
-        format: { type: 'string', short: 'f', default: 'ndjson' },
+        format: { type: 'string', default: 'ndjson' },
         output: { type: 'string', short: 'o' },
         order: { type: 'string', default: 'asc' },
         ...CONNECTION_OPTIONS,
@@ -75,7 +75,7 @@ export async function auditExportCommand(args: string[], io: CliIo): Promise<voi
       },
     }));
   } catch (err) {
-    throw usage((err as Error).message);
+    throw parseFailure(err);
   }
   const format = values.format as (typeof FORMATS)[number];
   if (!FORMATS.includes(format)) throw usage('--format must be ndjson or csv');
@@ -181,12 +181,13 @@ function explain(err: unknown, url: string, done: number, output: string | undef
     return new CliError(`the export broke off after ${done} events: ${err.message}${output ? `; ${output} was not written` : ''}. Run it again`, EXIT.unavailable);
   }
   if (err instanceof DabUnreachableError) return new CliError(`${err.message}: is dab running there? Check --url / DAB_URL`, EXIT.unreachable);
-  if (!(err instanceof DabProblemError)) return new CliError((err as Error).message, EXIT.failure);
+  if (!(err instanceof DabProblemError)) return new CliError(`unexpected failure: ${(err as Error).message ?? String(err)}`, EXIT.failure);
   const ref = err.requestId ? ` (request ${err.requestId})` : '';
   const detail = err.detail ? `: ${asFlags(err.detail)}` : '';
   if (err.status === 400) return new CliError(`dab refused the filters${detail} (see --help)`, EXIT.usage);
   if (err.status === 401) return new CliError(`dab rejected your token${detail}: get a fresh one (DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
-  if (err.status === 403) return new CliError(`dab refused: exporting the audit log needs an auditor's token${ref}`, EXIT.denied);
+  if (err.status === 403 && err.code === 'forbidden') return new CliError(`dab refused${detail}; exporting the audit log needs an auditor's token${ref}`, EXIT.denied);
+  if (err.status === 403) return new CliError(`dab refused (${err.code})${detail}${ref}`, EXIT.denied);
   if (err.status >= 500) return new CliError(`dab could not export the log (${err.code}${detail})${err.retryAfterSeconds ? `; retry in ${err.retryAfterSeconds} s` : ''}${ref}`, EXIT.unavailable);
   return new CliError(`dab refused the request at ${url} (${err.status} ${err.code}${detail})${ref}`, EXIT.failure);
 }

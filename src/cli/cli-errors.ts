@@ -27,6 +27,24 @@ export class CliError extends Error {
 
 export const usage = (message: string) => new CliError(`${message} (see --help)`, EXIT.usage);
 
+/**
+ * Flags whose meaning was made the same in every command: the old spelling fails with the new
+ * one named rather than being read as something else (--output json would otherwise be a file).
+ */
+const MOVED_FLAGS: Record<string, string> = {
+  '-f': '-f is --file, a file dab reads, in every dab command; for the output format use --format',
+  '--output': '--output (-o) is a file dab writes, in every dab command; for the output format use --format',
+  '--output-file': 'this command writes no file; for the output format use --format',
+};
+
+/** A node:util parseArgs complaint as a usage error, naming the new flag where one moved. */
+export function parseFailure(err: unknown): CliError {
+  const message = (err as Error).message;
+  const flag = /^Unknown option '([^']+)'/.exec(message)?.[1];
+  const moved = flag ? MOVED_FLAGS[flag] : undefined;
+  return usage(moved ? `unknown option ${flag} here: ${moved}` : message);
+}
+
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DabProblemError, DabUnreachableError, requestCredentials, type AccessLevel, type Credentials } from '../client/dab-client.js';
-import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
+import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
+import { lightFetch } from './light-fetch.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
 
 // Still importable from here for commands written before dab-connection.ts existed.
@@ -12,7 +13,7 @@ Gets a 15-minute RDS IAM auth token for your mapped DB user.
 Options:
   -a, --access LEVEL      ro, rw or monitor (required)
   -r, --reason TEXT       why you need access (recorded in the audit log)
-  -f, --format FORMAT     json (default), env, uri, pgpass, or token
+      --format FORMAT     json (default), env, uri, pgpass, or token
       --url URL           dab's base URL (env DAB_URL)
       --token JWT         your bearer token (env DAB_TOKEN)
       --token-command CMD a command that prints your bearer token (env DAB_TOKEN_COMMAND)
@@ -24,7 +25,7 @@ eval; uri a libpq URI with the token URL-encoded; pgpass a ~/.pgpass line; token
 
 Examples:
   eval "$(dab creds orders --access ro --format env)" && psql -c 'select 1'
-  psql "$(dab creds orders -a ro -f uri)"
+  psql "$(dab creds orders -a ro --format uri)"
 
 Exit codes: 0 ok, 2 usage, 4 dab unreachable, 5 access denied, 6 caller token rejected,
 7 dab or a dependency unavailable, 1 anything else.`;
@@ -41,13 +42,13 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
       options: {
         access: { type: 'string', short: 'a' },
         reason: { type: 'string', short: 'r' },
-        format: { type: 'string', short: 'f', default: 'json' },
+        format: { type: 'string', default: 'json' },
         ...CONNECTION_OPTIONS,
         timeout: { type: 'string', default: '15' },
       },
     });
   } catch (err) {
-    throw usage((err as Error).message);
+    throw parseFailure(err);
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw usage('name exactly one database, e.g. dab creds orders --access ro');
@@ -68,6 +69,7 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
       access: values.access as AccessLevel,
       ...(values.reason ? { reason: values.reason } : {}),
       timeoutMs: timeout * 1000,
+      fetch: lightFetch,
     });
   } catch (err) {
     throw explain(err, database, values.access, url);
@@ -75,20 +77,29 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
   io.out(render(credentials, format));
 }
 
+/** dab's answer as one line: its own detail, plus a hint only where the hint is right for that code. */
 function explain(err: unknown, database: string, level: string, url: string): Error {
   if (err instanceof CliError) return err;
   if (err instanceof DabUnreachableError) return new CliError(`${err.message}: is dab running there? Check --url / DAB_URL`, EXIT.unreachable);
-  if (!(err instanceof DabProblemError)) return new CliError((err as Error).message, EXIT.failure);
+  if (!(err instanceof DabProblemError)) return new CliError(`unexpected failure: ${(err as Error).message ?? String(err)}`, EXIT.failure);
   const ref = err.requestId ? ` (request ${err.requestId})` : '';
+  const detail = err.detail ? `: ${err.detail}` : '';
   switch (true) {
     case err.status === 401:
-      return new CliError(`dab rejected your caller token${err.detail ? ` — ${err.detail}` : ''}: get a fresh one (DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
-    case err.status === 403:
+      return new CliError(`dab rejected your caller token${detail}; get a fresh one (--token / DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
+    case err.code === 'access_denied':
+      // dab answers an unknown database and a missing mapping alike (no enumeration), so the hint covers both.
       return new CliError(`access denied: you have no ${level} mapping on "${database}"; ask a DBA for one${ref}`, EXIT.denied);
+    case err.code === 'reason_required':
+      return new CliError(`dab needs a reason for ${level} on "${database}"${detail}; run it again with --reason TEXT${ref}`, EXIT.denied);
+    case err.status === 403:
+      return new CliError(`dab refused (${err.code})${detail}${ref}`, EXIT.denied);
     case err.status >= 500:
-      return new CliError(`dab could not issue credentials (${err.code}${err.detail ? `: ${err.detail}` : ''})${err.retryAfterSeconds ? `; retry in ${err.retryAfterSeconds} s` : ''}${ref}`, EXIT.unavailable);
+      return new CliError(`dab could not issue credentials (${err.code}${detail})${err.retryAfterSeconds ? `; retry in ${err.retryAfterSeconds} s` : ''}${ref}`, EXIT.unavailable);
+    case err.code === 'not_json':
+      return new CliError(`${err.detail ?? 'dab answered with something that is not JSON'} (check --url / DAB_URL)`, EXIT.failure);
     default:
-      return new CliError(`dab refused the request at ${url} (${err.status} ${err.code}${err.detail ? `: ${err.detail}` : ''})${ref}`, EXIT.failure);
+      return new CliError(`dab refused the request at ${url} (${err.status} ${err.code}${detail})${ref}`, EXIT.failure);
   }
 }
 

@@ -20,18 +20,28 @@ export function dabUrl(flag: string | undefined, io: CliIo): string {
   return url;
 }
 
-/** The caller's bearer token: --token, DAB_TOKEN, or the output of --token-command / DAB_TOKEN_COMMAND. */
+/**
+ * The caller's bearer token. The command line beats the environment: --token, then
+ * --token-command, then DAB_TOKEN, then DAB_TOKEN_COMMAND (a shell's stale DAB_TOKEN must not
+ * shadow the command someone just typed).
+ */
 export async function bearerToken(flag: string | undefined, command: string | undefined, io: CliIo): Promise<string> {
-  const direct = flag ?? io.env.DAB_TOKEN;
-  if (direct) return direct.trim();
-  const cmd = command ?? io.env.DAB_TOKEN_COMMAND;
-  if (!cmd) throw usage('no caller token: pass --token, set DAB_TOKEN, or set DAB_TOKEN_COMMAND to a command that prints one');
+  if (flag) return flag.trim();
+  if (command) return runTokenCommand(command, '--token-command');
+  if (io.env.DAB_TOKEN) return io.env.DAB_TOKEN.trim();
+  if (io.env.DAB_TOKEN_COMMAND) return runTokenCommand(io.env.DAB_TOKEN_COMMAND, 'DAB_TOKEN_COMMAND');
+  throw usage('no caller token: pass --token, set DAB_TOKEN, or set DAB_TOKEN_COMMAND to a command that prints one');
+}
+
+async function runTokenCommand(cmd: string, source: string): Promise<string> {
   try {
     const { stdout } = await promisify(execFile)('/bin/sh', ['-c', cmd], { timeout: 30_000 });
     const token = stdout.trim();
     if (!token) throw new Error('it printed nothing');
     return token;
   } catch (err) {
-    throw new CliError(`the token command failed (${(err as Error).message.split('\n')[0]}): check DAB_TOKEN_COMMAND`, EXIT.failure);
+    const e = err as { code?: unknown; killed?: boolean; message?: string };
+    const why = e.killed ? 'no answer within 30 s' : typeof e.code === 'number' ? `exit ${e.code}` : (e.message ?? 'failed').split('\n')[0];
+    throw new CliError(`the token command failed (${why}): check ${source}`, EXIT.failure);
   }
 }

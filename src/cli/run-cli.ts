@@ -1,11 +1,7 @@
-import { ConfigError } from '../config/load-config.js';
-import { ACCESS_HELP, accessCommand } from './access-command.js';
-import { ADMIN_HELP, adminCommand } from './admin-command.js';
-import { AUDIT_HELP, auditCommand } from './audit-command.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
-import { CREDS_HELP, credsCommand } from './creds-command.js';
-import { SANDBOX_HELP, sandboxCommand } from './sandbox-command.js';
-import { MIGRATE_HELP, SERVE_HELP, migrateCommand, serveCommand } from './server-commands.js';
 
 const HELP = `dab — database access broker
 
@@ -21,26 +17,68 @@ Commands:
   sandbox    Run dab locally with a demo IdP, STS emulator and database (insecure, local only)
   start      sandbox when no configuration is given (no DAB_CONFIG / DAB_ISSUERS), else serve
 
-Run "dab <command> --help" for a command's options.`;
+Flags mean the same in every command: -f/--file FILE is a file dab reads, -o/--output FILE a
+file it writes, --format the shape of what it prints; --url, --token, --token-command, --timeout.
+
+Run "dab <command> --help" for a command's options, "dab --version" for the version.`;
 
 /** `subcommands`: the command routes --help itself ("dab admin apply --help" is apply's help). */
 type Command = { help: string; run: (args: string[], io: CliIo) => Promise<void>; subcommands?: boolean };
 
 const configured = (io: CliIo) => Boolean(io.env.DAB_CONFIG || io.env.DAB_ISSUERS);
 
-const COMMANDS: Record<string, Command> = {
-  creds: { help: CREDS_HELP, run: credsCommand },
-  access: { help: ACCESS_HELP, run: accessCommand },
-  admin: { help: ADMIN_HELP, run: adminCommand, subcommands: true },
-  audit: { help: AUDIT_HELP, run: auditCommand, subcommands: true },
-  serve: { help: SERVE_HELP, run: serveCommand },
-  migrate: { help: MIGRATE_HELP, run: migrateCommand },
-  sandbox: { help: SANDBOX_HELP, run: sandboxCommand },
-  start: {
-    help: 'Usage: dab start\n\nRuns "dab sandbox" when no configuration is given, otherwise "dab serve".',
-    run: (args, io) => (configured(io) ? serveCommand(args, io) : sandboxCommand(args, io)),
+/**
+ * Each command's module is imported only when that command runs: `dab creds` must not pay for
+ * (or be able to break on) the server, the sandbox, the embedded store or the AWS SDK.
+ * test/cli/cli-imports.test.ts holds every command to the modules it may load.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  creds: async () => {
+    const m = await import('./creds-command.js');
+    return { help: m.CREDS_HELP, run: m.credsCommand };
   },
+  access: async () => {
+    const m = await import('./access-command.js');
+    return { help: m.ACCESS_HELP, run: m.accessCommand };
+  },
+  admin: async () => {
+    const m = await import('./admin-command.js');
+    return { help: m.ADMIN_HELP, run: m.adminCommand, subcommands: true };
+  },
+  audit: async () => {
+    const m = await import('./audit-command.js');
+    return { help: m.AUDIT_HELP, run: m.auditCommand, subcommands: true };
+  },
+  serve: async () => {
+    const m = await import('./server-commands.js');
+    return { help: m.SERVE_HELP, run: m.serveCommand };
+  },
+  migrate: async () => {
+    const m = await import('./server-commands.js');
+    return { help: m.MIGRATE_HELP, run: m.migrateCommand };
+  },
+  sandbox: async () => {
+    const m = await import('./sandbox-command.js');
+    return { help: m.SANDBOX_HELP, run: m.sandboxCommand };
+  },
+  start: async () => ({
+    help: 'Usage: dab start\n\nRuns "dab sandbox" when no configuration is given, otherwise "dab serve".',
+    run: async (args, io) => (await (configured(io) ? COMMANDS.serve : COMMANDS.sandbox)!()).run(args, io),
+  }),
 };
+
+/** package.json's version, found by walking up from this file (src/cli or dist/src/cli). */
+export function dabVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'db-access-broker' && pkg.version) return pkg.version;
+    } catch {
+      // No package.json here (or not ours): keep walking up.
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
 
 /** Runs one CLI command; resolves to the exit code. Expected failures print one line, no stack. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -50,8 +88,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.out(HELP);
       return EXIT.ok;
     }
-    const command = COMMANDS[name];
-    if (!command) throw usage(`unknown command "${name}"`);
+    if (name === '--version' || name === '-V' || name === 'version') {
+      io.out(`dab ${dabVersion()}`);
+      return EXIT.ok;
+    }
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!load) throw usage(`unknown command "${name}"`);
+    const command = await load();
     if ((rest.includes('--help') || rest.includes('-h')) && !(command.subcommands && rest[0] && !rest[0].startsWith('-'))) {
       io.out(command.help);
       return EXIT.ok;
@@ -63,11 +106,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`dab: ${err.message}`);
       return err.exitCode;
     }
-    if (err instanceof ConfigError) {
+    // By name, not instanceof: importing ConfigError would load the config loader (Ajv, YAML) on every call.
+    if (err instanceof Error && err.name === 'ConfigError') {
       io.err(`dab: ${err.message}`);
       return EXIT.config;
     }
-    io.err(`dab: ${(err as Error).message ?? String(err)}`);
+    // A bug or an unexpected fault: its message, never its class (TypeError, AppError…) or stack.
+    io.err(`dab: unexpected failure: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.failure;
   }
 }

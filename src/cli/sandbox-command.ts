@@ -1,3 +1,6 @@
+import { accessSync, constants, realpathSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SANDBOX_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
@@ -28,7 +31,7 @@ export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, IAM gate, dab)…');
   const sandbox = await startSandbox({ port, ...(targetUrl ? { targetUrl } : {}) });
-  io.out(instructions(sandbox));
+  io.out(instructions(sandbox, dabCommand(io.env.PATH ?? '')));
   const stop = () => {
     io.err('dab sandbox: stopping…');
     void sandbox.close().then(() => process.exit(0));
@@ -37,7 +40,36 @@ export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-export function instructions(s: Sandbox): string {
+const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/**
+ * How to run this very CLI from another shell: "dab" when it is on PATH and is this install (npm
+ * link), else node with main.js's absolute path. (npx dab would copy the project and rebuild it.)
+ */
+export function dabCommand(path: string, main = MAIN_JS): string {
+  const self = realOrNull(main);
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, 'dab');
+    try {
+      accessSync(candidate, constants.X_OK);
+    } catch {
+      continue;
+    }
+    if (self && realOrNull(candidate) === self) return 'dab';
+    break;
+  }
+  return `node ${/^[\w/.,:@%+-]+$/.test(main) ? main : `'${main.replace(/'/g, `'\\''`)}'`}`;
+}
+
+function realOrNull(file: string): string | null {
+  try {
+    return realpathSync(file);
+  } catch {
+    return null;
+  }
+}
+
+export function instructions(s: Sandbox, dab = 'dab'): string {
   const gate = `${s.gate.host}:${s.gate.port}`;
   return `
 ================================================================================
@@ -62,13 +94,13 @@ export DAB_AUDITOR_TOKEN=${s.tokens.auditor}
 
 curl -s -X POST "$DAB_URL/v1/credentials" -H "Authorization: Bearer $DAB_TOKEN" -H 'content-type: application/json' -d '{"database":"${SANDBOX_DATABASE}","access":"ro","reason":"trying dab"}'
 
- 3. The same with the dab CLI (from this folder):
+ 3. The same with the dab CLI${dab === 'dab' ? '' : ' ("npm link" in the dab folder puts it on PATH as "dab")'}:
 
-npx dab creds ${SANDBOX_DATABASE} --access ro --reason "trying dab"
+${dab} creds ${SANDBOX_DATABASE} --access ro --reason "trying dab"
 
  4. Log in with psql, the token as password (ro can read, not write):
 
-eval "$(npx dab creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c 'SELECT * FROM pgdemo.products'
+eval "$(${dab} creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c 'SELECT * FROM pgdemo.products'
 
  5. See what the DBA sees:
 

@@ -89,13 +89,29 @@ export async function callDab<T>(call: DabCall): Promise<T> {
   }
   const text = await response.text();
   if (!response.ok) throw problemError(response, text);
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // A proxy's or another service's page answering 200: say so, not "Unexpected token <".
+    throw new DabProblemError(response.status, 'not_json', `${endpoint.origin} answered with something that is not JSON: is the URL really dab?`, undefined, undefined);
+  }
 }
 
 /** A fetch to dab that failed before any answer (refused, reset, DNS, timeout). */
 export function unreachable(endpoint: URL, err: unknown): DabUnreachableError {
-  const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-  return new DabUnreachableError(`cannot reach dab at ${endpoint.origin} (${cause})`);
+  return new DabUnreachableError(`cannot reach dab at ${endpoint.origin} (${whyUnreachable(err)})`);
+}
+
+/** The network's reason (ECONNREFUSED, ENOTFOUND…) in words a caller can act on; never a JS class name. */
+function whyUnreachable(err: unknown): string {
+  const name = (err as { name?: string }).name;
+  if (name === 'TimeoutError') return 'no answer in time';
+  if (name === 'AbortError') return 'cancelled';
+  type Cause = { code?: unknown; cause?: Cause; errors?: Cause[] };
+  const cause = (err as { cause?: Cause }).cause;
+  // fetch wraps the socket error once, or in an AggregateError when it tried several addresses.
+  const code = cause?.code ?? cause?.cause?.code ?? cause?.errors?.[0]?.code;
+  return typeof code === 'string' ? code : 'the connection failed';
 }
 
 /** dab's error answer (problem+json, with `text` its body) as a DabProblemError. */

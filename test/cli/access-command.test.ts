@@ -22,7 +22,7 @@ t.test('dab access lists what the caller can get, through which mapping', async 
     ].join('\n'),
     'mappings not valid yet grant nothing',
   );
-  const json = await cli(['access', '--output', 'json'], env);
+  const json = await cli(['access', '--format', 'json'], env);
   t.match(JSON.parse(json.out), { at: String, items: [{ database: 'orders', level: 'ro', mapping: 'alice-ro', requireReason: false }, { level: 'rw' }] });
 });
 
@@ -36,7 +36,7 @@ t.test('usage and failures', async (t) => {
   t.match((await cli(['access', '--help'])).out, /^Usage: dab access/);
   t.match((await cli(['--help'])).out, /access +List the databases/);
   t.equal((await cli(['access', 'orders'], { DAB_URL: url, DAB_TOKEN: 'x' })).code, 2);
-  t.equal((await cli(['access', '--output', 'xml'], { DAB_URL: url, DAB_TOKEN: 'x' })).code, 2);
+  t.equal((await cli(['access', '--format', 'xml'], { DAB_URL: url, DAB_TOKEN: 'x' })).code, 2);
   const rejected = await cli(['access'], { DAB_URL: url, DAB_TOKEN: 'not-a-jwt' });
   t.equal(rejected.code, 6);
   t.match(rejected.err, /^dab: dab rejected your token/);

@@ -183,6 +183,21 @@ t.test("dab's validation errors are mapped back to lines", async (t) => {
   }
 });
 
+t.test('every schema problem of a document in one run, each at its line', async (t) => {
+  const text = DATABASES.replace('region: us-east-1\n    dbname: billing', 'region: mars-1\n    dbname: billing') +
+    MAPPINGS.replace('    owner: team-payments\n', '    owner: team-payments\n    colour: blue\n').replace('expiresAt: 2099-01-01T00:00:00Z', 'expiresAt: 2099-01-01');
+  const res = await cli(['admin', 'apply', '-f', write('three.yaml', text), '--dry-run'], env);
+  t.equal(res.code, 2, res.err);
+  const lines = res.err.split('\n');
+  t.match(lines, [
+    /three\.yaml:17:5: databases\[1\]\.region: must be an AWS region/,
+    /three\.yaml:38:5: mappings\[1\]\.expiresAt: must be an ISO 8601 instant/,
+    /three\.yaml:40:5: mappings\[1\]\.colour: unknown key "colour"/,
+    /^dab: .*three\.yaml: 3 problems to fix; nothing was changed$/,
+  ]);
+  t.equal(lines.length, 4, 'three problems, then the verdict');
+});
+
 t.test('usage and help', async (t) => {
   t.match((await cli(['admin', 'apply', '--help'])).out, /^Usage: dab admin apply -f FILE/);
   t.match((await cli(['admin', '--help'])).out, /^Usage: dab admin <command>/);

@@ -23,7 +23,7 @@ t.test('get: YAML by default, JSON on request; by name or id; a clear not-found'
   t.equal(db.code, 0, db.err);
   t.match(db.out, /^name: orders\nhost: orders\.cluster-abc123/);
   t.match(parse(db.out), { name: 'orders', port: 5432, labels: { env: 'prod' }, version: 1 });
-  const m = await cli(['admin', 'get', 'mapping', 'app-orders-ro', '--output', 'json'], env);
+  const m = await cli(['admin', 'get', 'mapping', 'app-orders-ro', '--format', 'json'], env);
   t.equal(m.code, 0, m.err);
   const mapping = JSON.parse(m.out) as { id: string; name: string; owner: string };
   t.match(mapping, { name: 'app-orders-ro', owner: 'team-orders', principal: { issuer: iss, subject: 'app-orders' }, levels: ['ro'] });
@@ -36,7 +36,7 @@ t.test('get: YAML by default, JSON on request; by name or id; a clear not-found'
   const odd = await cli(['admin', 'get', 'mapping', 'Bad_Name'], env);
   t.equal(odd.code, 2);
   t.match(odd.err, /"Bad_Name" is not a mapping name or id: names are lower-case letters, digits and dashes/);
-  t.equal((await cli(['admin', 'get', 'mapping', 'x', '--output', 'xml'], env)).code, 2);
+  t.equal((await cli(['admin', 'get', 'mapping', 'x', '--format', 'xml'], env)).code, 2);
 });
 
 t.test('list: a compact table, filters, YAML and JSON', async (t) => {
@@ -47,9 +47,9 @@ t.test('list: a compact table, filters, YAML and JSON', async (t) => {
   t.equal(all.out.split('\n').length, 3, all.out);
   t.match(all.out, /^app-orders-ro +subject app-orders@\S+ +orders +ro +team-orders$/m);
   t.match(all.out, /^oncall-rw +group oncall@\S+ +orders +rw +- +reason until 2099-01-01T00:00:00\.000Z$/m);
-  const owned = await cli(['admin', 'list', 'mappings', '--owner', 'team-orders', '--output', 'json'], env);
+  const owned = await cli(['admin', 'list', 'mappings', '--owner', 'team-orders', '--format', 'json'], env);
   t.same((JSON.parse(owned.out) as Array<{ name: string }>).map((m) => m.name), ['app-orders-ro']);
-  const group = await cli(['admin', 'list', 'mappings', '--group', 'oncall', '--issuer', iss, '--output', 'yaml'], env);
+  const group = await cli(['admin', 'list', 'mappings', '--group', 'oncall', '--issuer', iss, '--format', 'yaml'], env);
   t.match(parse(group.out), [{ name: 'oncall-rw', levels: ['rw'] }]);
   const none = await cli(['admin', 'list', 'mappings', '--subject', 'nobody'], env);
   t.equal(none.code, 0);
@@ -111,7 +111,7 @@ t.test('delete: by name, with a plan; refusals are explained', async (t) => {
   const dry = await cli(['admin', 'delete', 'mapping', 'carol-ro', '--dry-run'], env);
   t.equal(dry.code, 0, dry.err);
   t.match(dry.out, /^- delete mapping carol-ro\n\n- subject carol@\S+ loses ro on orders\n\n0 to create, 0 to update, 1 to delete, 0 unchanged; 0 gains, 1 loss across \d+ principals? \(dry run: nothing changed\)$/);
-  const json = await cli(['admin', 'delete', 'mapping', 'carol-ro', '--dry-run', '--output', 'json'], env);
+  const json = await cli(['admin', 'delete', 'mapping', 'carol-ro', '--dry-run', '--format', 'json'], env);
   t.match(JSON.parse(json.out), { dryRun: true, changes: [{ kind: 'mapping', name: 'carol-ro', action: 'delete' }], impact: { losses: [{ database: 'orders', level: 'ro' }] } });
   const real = await cli(['admin', 'delete', 'mapping', 'carol-ro'], env);
   t.match(real.out, /0 created, 0 updated, 1 deleted/);
@@ -138,7 +138,7 @@ t.test('explain: the deciding mapping or the reason, and every mapping considere
   t.match(later.out, /^denied: mapping_expired \(mapping oncall-rw\)[\s\S]*decided at 2100-01-01T00:00:00\.000Z/);
   const nobody = await cli([...base, '--subject', 'zed', '--access', 'ro', '--claim', 'dept=x', '--claim', 'dept=y'], env);
   t.match(nobody.out, /^denied: no_mapping: no mapping names this caller for this database\n/);
-  const json = await cli([...base, '--subject', 'app-orders', '--access', 'rw', '--output', 'json'], env);
+  const json = await cli([...base, '--subject', 'app-orders', '--access', 'rw', '--format', 'json'], env);
   t.match(JSON.parse(json.out), { allowed: false, reason: 'level_not_granted', considered: [{ name: 'app-orders-ro', verdict: 'other_levels' }] });
   for (const [argv, message] of [
     [['--subject', 'x', '--access', 'ro'], /name the caller/],
@@ -160,5 +160,5 @@ t.test('errors reaching dab', async (t) => {
   t.equal(badToken.code, 6, badToken.err);
   const caller = await cli(['admin', 'export'], { DAB_URL: url, DAB_TOKEN: await h.token('app-orders') });
   t.equal(caller.code, 5, caller.err);
-  t.match(caller.err, /^dab: dab refused to export the access document: it needs a DBA's \(admin\) token/);
+  t.match(caller.err, /^dab: dab refused to export the access document: this endpoint is for DBAs \(admins\); it needs a DBA's \(admin\) token/);
 });

@@ -53,7 +53,7 @@ t.test('NDJSON to a file: the same events as the API, and a summary on stderr', 
 });
 
 t.test('CSV to stdout, counted right even with line breaks and quotes in values', async (t) => {
-  const res = await cli(['audit', 'export', '-f', 'csv', '--event-type', 'credential.issued', '--order', 'desc'], env);
+  const res = await cli(['audit', 'export', '--format', 'csv', '--event-type', 'credential.issued', '--order', 'desc'], env);
   t.equal(res.code, 0, res.err);
   const [header, ...rows] = parseCsv(res.stdout);
   const expected = (await events({ eventType: 'credential.issued' })).reverse();

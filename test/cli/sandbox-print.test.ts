@@ -1,0 +1,45 @@
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { dabCommand, instructions } from '../../src/cli/sandbox-command.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
+
+// The sandbox prints commands that must work as printed in a second shell, on a fresh machine:
+// "dab" only when that is this install on PATH (npm link), else node with main.js's path, never
+// "npx dab" (which copies the project and rebuilds it, 15-21 s).
+
+t.test('dab when this install is on PATH, else node with the absolute main.js', async (t) => {
+  const dir = t.testdir();
+  const main = join(dir, 'dist/src/cli/main.js');
+  mkdirSync(join(dir, 'dist/src/cli'), { recursive: true });
+  writeFileSync(main, '#!/usr/bin/env node\n');
+  chmodSync(main, 0o755);
+  for (const bin of ['linked', 'other', 'empty']) mkdirSync(join(dir, bin));
+  symlinkSync(main, join(dir, 'linked/dab'));
+  writeFileSync(join(dir, 'other/dab'), '#!/bin/sh\n');
+  chmodSync(join(dir, 'other/dab'), 0o755);
+
+  t.equal(dabCommand(`${join(dir, 'empty')}:${join(dir, 'linked')}`, main), 'dab', 'npm link put this install on PATH');
+  t.equal(dabCommand(join(dir, 'other'), main), `node ${main}`, 'another dab first on PATH is not this one');
+  t.equal(dabCommand('', main), `node ${main}`, 'nothing on PATH');
+  t.equal(dabCommand('', "/opt/my dab/main.js"), "node '/opt/my dab/main.js'", 'a path with a space is quoted');
+});
+
+t.test('the printed steps use that command and never npx', async (t) => {
+  const sandbox = {
+    dabUrl: 'http://127.0.0.1:8080',
+    issuer: { issuer: 'http://127.0.0.1:1/issuer' },
+    sts: { url: 'http://127.0.0.1:2' },
+    gate: { host: '127.0.0.1', port: 3 },
+    target: { kind: 'throwaway' },
+    tokens: { app: 'a', dba: 'd', auditor: 'u' },
+  } as unknown as Sandbox;
+  const viaNode = instructions(sandbox, 'node /x/dist/src/cli/main.js');
+  t.match(viaNode, /^node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --reason "trying dab"$/m);
+  t.match(viaNode, /^eval "\$\(node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --format env\)"/m);
+  t.match(viaNode, /"npm link" in the dab folder puts it on PATH/);
+  const linked = instructions(sandbox, 'dab');
+  t.match(linked, /^dab creds demo --access ro --reason "trying dab"$/m);
+  t.notMatch(linked, /npm link/);
+  t.notMatch(viaNode + linked, /npx/);
+});
