@@ -78,11 +78,13 @@ const changeResult = { dryRun: true, changes: [{ kind: 'mapping', name: 'orders-
 
 const verified = {
   ok: true,
+  result: 'intact',
   checkedEvents: 48213,
   checkedSeals: 49,
   unsealedEvents: 12,
   head: { seq: 49, sealHash: '9b2e4f6a8c0d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5c7d9e1f', lastId: 48201 },
   archived: null,
+  eventMacs: { checked: 48213, writtenBefore: 0 },
 };
 const checkpoint = {
   version: 1,
