@@ -3,6 +3,7 @@ import type { Config } from '../config/config-schema.js';
 import { AppError } from '../http/problem.js';
 import { matchesPrincipal, type Caller } from './caller.js';
 import { unauthenticated, type JwtVerifier } from './jwt-verifier.js';
+import { failureReason } from './token-lifetime.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,7 +47,7 @@ export function requireTier(app: FastifyInstance, tier: Tier, verifier: JwtVerif
     try {
       caller = await verifier.verify(bearerToken(request));
     } catch (err) {
-      onFailure(err instanceof AppError ? err.code : 'internal');
+      onFailure(err instanceof AppError ? failureReason(err) : 'internal');
       throw err;
     }
     request.caller = caller;

@@ -22,6 +22,9 @@ const Issuer = Type.Object(
     ),
     subjectClaim: Type.String({ minLength: 1, default: 'sub' }),
     groupsClaim: Type.String({ minLength: 1, default: 'groups' }),
+    // Longest accepted token life (exp - iat, or exp - now without iat). CI OIDC, k8s service-account
+    // and corporate IdP access tokens live about an hour; a day leaves room without accepting forever.
+    maxTokenLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
   },
   { additionalProperties: false },
 );
