@@ -24,6 +24,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { createMetrics, registerRequestMetrics } from './http/metrics.js';
 import { openApiOptions } from './http/openapi.js';
 import { ProblemSchema } from './http/problem.js';
+import { serverLimits } from './http/server-limits.js';
 import { registerStrictValidation } from './http/validation.js';
 import { mappingsRoutes } from './mappings/mappings-routes.js';
 import { accessRoutes, myAccessRoutes } from './mappings/access-routes.js';
@@ -77,6 +78,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    ...serverLimits(config.listen, metrics),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only: text/plain (a Fastify default) is a 415, not a string body that fails validation.

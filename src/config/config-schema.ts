@@ -37,6 +37,15 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         trustProxy: Type.Boolean({ default: false }),
+        // Slow-client bounds (src/http/server-limits.ts): a real caller's request is a few hundred bytes.
+        headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 300000, default: 10000 }),
+        requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 30000 }),
+        idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 60000 }),
+        // Above a load balancer's idle timeout (AWS ALB: 60 s), or it may reuse a connection dab just closed.
+        keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 72000 }),
+        // Keep below the process's open-file limit minus the store pool and log files.
+        maxConnections: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 }),
+        maxRequestsPerSocket: Type.Integer({ minimum: 0, maximum: 1000000, default: 0 }),
       },
       { additionalProperties: false, default: {} },
     ),

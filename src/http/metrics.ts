@@ -15,6 +15,7 @@ export function createMetrics() {
     sessionCache: new Counter({ name: 'dab_sts_session_cache_total', help: 'STS session cache lookups', labelNames: ['result'], registers: [registry] }),
     auditWrite: new Histogram({ name: 'dab_audit_write_seconds', help: 'Audit insert latency', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
     authFailures: new Counter({ name: 'dab_auth_failures_total', help: 'Rejected bearer tokens by reason', labelNames: ['reason'], registers: [registry] }),
+    connectionsCut: new Counter({ name: 'dab_http_connections_cut_total', help: 'Connections dab cut: request/header timeouts, malformed requests, or over listen.maxConnections', labelNames: ['reason'], registers: [registry] }),
     requestDuration: new Histogram({ name: 'dab_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] }),
   };
 }
