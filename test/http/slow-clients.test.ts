@@ -94,12 +94,15 @@ t.test('trickling headers and bodies are cut within the configured bound; a real
     t.ok(worst <= CLOSED_WITHIN_MS, `${kind}: all ${group.length} closed within ${CLOSED_WITHIN_MS} ms (slowest ${worst} ms)`);
   }
   // Header tricklers never finished a request: Node's 408, written by Fastify's client error handler.
-  // (A socket cut while its write buffer is full may see nothing at all; never anything else.)
+  // (A reset can make the client's kernel drop the unread 408: nothing at all, never anything else.)
   const headerAnswers = slow.filter((s) => s.kind === 'headers').map((s) => s.received.slice(0, 12));
   t.ok(headerAnswers.every((a) => a === '' || a === 'HTTP/1.1 408'), 'header tricklers got 408 or nothing');
   t.ok(headerAnswers.includes('HTTP/1.1 408'), 'header tricklers got 408');
   // Anonymous bodies got their 401 at once (auth runs before the body), then were cut anyway.
-  t.ok(slow.filter((s) => s.kind === 'anonymous body').every((s) => s.received.startsWith('HTTP/1.1 401')), 'anonymous tricklers got 401, then the cut');
+  // (The cut is a reset; a reset makes the client's kernel discard what it had not yet read, so some see nothing.)
+  const anonymousAnswers = slow.filter((s) => s.kind === 'anonymous body').map((s) => s.received.slice(0, 12));
+  t.ok(anonymousAnswers.every((a) => a === '' || a === 'HTTP/1.1 401'), 'anonymous tricklers got 401 or nothing, never a grant');
+  t.ok(anonymousAnswers.includes('HTTP/1.1 401'), 'anonymous tricklers got their 401, then the cut');
   t.equal((await h.auditRows("actor_subject = 'slow-caller'")).length, 0, 'no grant was made from a body that never arrived');
 
   const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
