@@ -108,6 +108,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Per-identity limits on the credentials and admin routes; per source address for failed
+    // authentications only (src/abuse/). Defaults sit far above a normal app: a pool of 100
+    // connections opening at once, each asking for a token, stays inside the caller burst.
+    rateLimit: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        caller: Type.Object(
+          { burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 120 }), perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 10 }) },
+          { additionalProperties: false, default: {} },
+        ),
+        admin: Type.Object(
+          { burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 60 }), perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 5 }) },
+          { additionalProperties: false, default: {} },
+        ),
+        unauthenticated: Type.Object(
+          { burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 30 }), perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 1 }) },
+          { additionalProperties: false, default: {} },
+        ),
+        // One rate_limit.started row at a key's first refusal, one rate_limit.summary when this ends.
+        summaryWindowSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+        // Bounds the buckets and the open summary windows (least recently seen forgotten first).
+        maxTrackedKeys: Type.Integer({ minimum: 10, maximum: 10000000, default: 100000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     audit: Type.Object(
       {
         // HMAC key for token fingerprints: at least 32 bytes, given as hex or base64.

@@ -19,6 +19,7 @@ export const PROBLEMS = {
   precondition_required: [428, 'If-Match is required'],
   body_too_large: [413, 'The body is too large'],
   unsupported_media_type: [415, 'Unsupported media type'],
+  rate_limited: [429, 'Too many requests'],
   internal: [500, 'Internal error'],
   sts_access_denied: [502, 'The database account refused to let dab assume its role'],
   sts_error: [502, 'STS returned an unexpected answer'],

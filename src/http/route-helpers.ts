@@ -9,6 +9,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict',
   412: 'If-Match names a version that is no longer current: read it again',
   428: 'This change needs If-Match with the version you read (its ETag)',
+  429: 'Too many requests from this caller; see Retry-After',
   502: 'An upstream (STS) refused or misbehaved',
   503: 'A dependency is unavailable; see Retry-After',
 };
