@@ -37,6 +37,7 @@ t.test('one identity hammering gets 429 with Retry-After; the flood writes two a
   const flooder = await h.token('flooder'); // authenticated, but mapped to nothing: every grant is a denial
   const statuses: number[] = [];
   let last;
+  const floodStart = Date.now();
   for (let i = 0; i < 40; i++) statuses.push((last = await grant(h, flooder)).statusCode);
   t.same(statuses.slice(0, 5), [403, 403, 403, 403, 403], 'the burst is served (and denied by the mappings)');
   t.ok(statuses.slice(5).every((s) => s === 429), 'then 429');
@@ -45,12 +46,16 @@ t.test('one identity hammering gets 429 with Retry-After; the flood writes two a
   t.ok(Number(last?.headers['retry-after']) >= 1, `Retry-After: ${last?.headers['retry-after']}`);
 
   t.equal((await h.auditRows("event_type = 'credential.denied'")).length, 5, 'only the served requests were audited as denials');
+  // One window of 1 s, unless the machine was slow enough for the 35 refusals to span several:
+  // then one started + one summary row per window, never a row per refused request.
+  const windows = Math.ceil((Date.now() - floodStart) / 1000) + 1;
   const started = await h.auditRows("event_type = 'rate_limit.started'");
-  t.equal(started.length, 1, 'one row at the first refusal');
+  t.ok(started.length >= 1 && started.length <= windows, `one row at the first refusal of each window (${started.length})`);
   t.match(started[0], { actor_subject: 'flooder', outcome: 'denied', reason: 'rate_limited', source_ip: '203.0.113.7' });
-  const summary = await waitFor(() => h.auditRows("event_type = 'rate_limit.summary'"), 1);
-  t.equal(summary.length, 1, 'one summary row when the window closed');
-  t.match(summary[0], { actor_subject: 'flooder', details: { tier: 'caller', refused: 35, windowSeconds: 1 } });
+  const summary = await waitFor(() => h.auditRows("event_type = 'rate_limit.summary'"), started.length);
+  t.equal(summary.length, started.length, 'one summary row when each window closed');
+  t.match(summary[0], { actor_subject: 'flooder', details: { tier: 'caller', windowSeconds: 1 } });
+  t.equal(summary.reduce((n, r) => n + (r.details as { refused: number }).refused, 0), 35, 'the summaries count all 35 refusals');
   t.equal(await metric(h, 'dab_rate_limited_total{tier="caller",key="identity"}'), 35, 'refusals counted in metrics');
 
   // The documented answer is in the schema (and so in the OpenAPI document).
@@ -84,7 +89,10 @@ t.test('callers behind one address (NAT) do not starve each other', async (t) =>
   t.equal((await grant(h, 'not.a.jwt', '198.51.100.2')).statusCode, 401, 'another address still gets its 401');
   t.equal((await grant(h, neighbour, '198.51.100.1')).statusCode, 200, 'a valid caller on the failing address is served');
   const rows = await waitFor(() => h.auditRows("event_type = 'rate_limit.summary' AND actor_subject IS NULL"), 1);
-  t.match(rows[0], { source_ip: '198.51.100.1', details: { tier: 'unauthenticated', refused: 3 } }, 'the address flood is summarised too');
+  t.match(rows[0], { source_ip: '198.51.100.1', details: { tier: 'unauthenticated' } }, 'the address flood is summarised too');
+  await new Promise((r) => setTimeout(r, 1500)); // (a slow machine may have split the three refusals over windows)
+  const all = await h.auditRows("event_type = 'rate_limit.summary' AND actor_subject IS NULL");
+  t.equal(all.reduce((n, r) => n + (r.details as { refused: number }).refused, 0), 3, 'all three refusals counted');
   t.equal(await metric(h, 'dab_rate_limited_total{tier="unauthenticated",key="source_ip"}'), 3);
 });
 
