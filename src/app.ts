@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { createRateLimits } from './abuse/rate-limits.js';
 import { requireTier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createSessionCache } from './aws/session-cache.js';
@@ -27,6 +28,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { createMetrics, registerRequestMetrics } from './http/metrics.js';
 import { openApiOptions } from './http/openapi.js';
 import { ProblemSchema } from './http/problem.js';
+import { serverLimits } from './http/server-limits.js';
 import { registerStrictValidation } from './http/validation.js';
 import { mappingsRoutes } from './mappings/mappings-routes.js';
 import { accessRoutes, myAccessRoutes } from './mappings/access-routes.js';
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ...frameworkErrorOptions, // problem+json from the router and Node's parser, and on shutdown (was return503OnClosing)
+    ...serverLimits(config.listen, metrics),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only: text/plain (a Fastify default) is a 415, not a string body that fails validation.
@@ -136,15 +139,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // Seals the audit log into hash-chained batches in the background (started on ready, stopped on close).
   const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
 
+  const limits = createRateLimits(config.rateLimit, { store: deps.store, macKey: eventMacKey, metrics, log: app.log });
+  app.addHook('onClose', () => limits.close());
   await app.register(healthRoutes, { store: deps.store, metrics });
   // Each tier is its own encapsulated context with its own authentication hook.
   await app.register(async (callerScope) => {
-    requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure);
+    requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure, limits.caller);
     await callerScope.register(credentialsRoutes, { service: grants });
     await callerScope.register(myAccessRoutes, { access, now });
   });
   await app.register(async (adminScope) => {
-    requireTier(adminScope, 'admin', verifier, config.auth, countAuthFailure);
+    requireTier(adminScope, 'admin', verifier, config.auth, countAuthFailure, limits.admin);
     await adminScope.register(databasesRoutes, { service: databases });
     await adminScope.register(mappingsRoutes, { service: mappings });
     await adminScope.register(accessRoutes, { access, now });

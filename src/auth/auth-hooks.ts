@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TierLimits } from '../abuse/rate-limits.js';
 import type { Config } from '../config/config-schema.js';
 import { AppError } from '../http/problem.js';
 import { matchesPrincipal, type Caller } from './caller.js';
 import { unauthenticated, type JwtVerifier } from './jwt-verifier.js';
+import { failureReason } from './token-lifetime.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,15 +42,20 @@ export function bearerToken(request: FastifyRequest): string {
  * Adds an onRequest hook to this (encapsulated) context that authenticates every request and
  * checks its tier. Authentication runs before the body is read, so anonymous callers cost little.
  */
-export function requireTier(app: FastifyInstance, tier: Tier, verifier: JwtVerifier, auth: Config['auth'], onFailure: (reason: string) => void): void {
+export function requireTier(app: FastifyInstance, tier: Tier, verifier: JwtVerifier, auth: Config['auth'], onFailure: (reason: string) => void, limits?: TierLimits): void {
+  limits?.document(app);
   app.addHook('onRequest', async (request) => {
     let caller: Caller;
     try {
       caller = await verifier.verify(bearerToken(request));
     } catch (err) {
-      onFailure(err instanceof AppError ? err.code : 'internal');
+      onFailure(err instanceof AppError ? failureReason(err) : 'internal');
+      // Only the caller's own failures count against the address, not an IdP outage (5xx).
+      if (!(err instanceof AppError) || err.status < 500) limits?.failed(request);
       throw err;
     }
+    // Per identity, after verification: callers sharing an address (NAT) have their own budgets.
+    limits?.admit(request, caller);
     request.caller = caller;
     if (tier === 'admin' && !auth.admins.some((rule) => matchesPrincipal(caller, rule))) {
       throw new AppError('forbidden', 'this endpoint is for DBAs (admins)');

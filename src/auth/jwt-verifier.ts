@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } fro
 import type { Config, IssuerConfig } from '../config/config-schema.js';
 import { AppError } from '../http/problem.js';
 import type { Caller } from './caller.js';
+import { lifetimeProblem, withFailureReason } from './token-lifetime.js';
 
 export interface JwtVerifier {
   /** Verifies a bearer JWT against its issuer's keys; throws AppError 401 (bad token) or 503 (IdP unreachable). */
@@ -78,6 +79,9 @@ export function createJwtVerifier(auth: Config['auth'], fetchImpl: typeof fetch 
       } catch (err) {
         throw classify(err);
       }
+      const bounds = { maxTokenLifetimeSeconds: issuer.maxTokenLifetimeSeconds, clockToleranceSeconds: auth.clockToleranceSeconds };
+      const lifetime = lifetimeProblem(payload, bounds, Math.floor(Date.now() / 1000));
+      if (lifetime) throw withFailureReason(unauthenticated(lifetime.description), lifetime.reason);
       return callerFromClaims(issuer, payload);
     },
   };

@@ -22,6 +22,9 @@ const Issuer = Type.Object(
     ),
     subjectClaim: Type.String({ minLength: 1, default: 'sub' }),
     groupsClaim: Type.String({ minLength: 1, default: 'groups' }),
+    // Longest accepted token life (exp - iat, or exp - now without iat). CI OIDC, k8s service-account
+    // and corporate IdP access tokens live about an hour; a day leaves room without accepting forever.
+    maxTokenLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
   },
   { additionalProperties: false },
 );
@@ -34,6 +37,15 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         trustProxy: Type.Boolean({ default: false }),
+        // Slow-client bounds (src/http/server-limits.ts): a real caller's request is a few hundred bytes.
+        headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 300000, default: 10000 }),
+        requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 30000 }),
+        idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 60000 }),
+        // Above a load balancer's idle timeout (AWS ALB: 60 s), or it may reuse a connection dab just closed.
+        keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 72000 }),
+        // Keep below the process's open-file limit minus the store pool and log files.
+        maxConnections: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 }),
+        maxRequestsPerSocket: Type.Integer({ minimum: 0, maximum: 1000000, default: 0 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -96,6 +108,31 @@ export const ConfigSchema = Type.Object(
         // Dry-runs count the callers seen in the audit log over this many days, besides the
         // principals the mappings name, when they list who gains and who loses access.
         dryRunAuditWindowDays: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // Per-identity limits on the credentials and admin routes; per source address for failed
+    // authentications only (src/abuse/). Defaults sit far above a normal app: a pool of 100
+    // connections opening at once, each asking for a token, stays inside the caller burst.
+    rateLimit: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        caller: Type.Object(
+          { burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 120 }), perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 10 }) },
+          { additionalProperties: false, default: {} },
+        ),
+        admin: Type.Object(
+          { burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 60 }), perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 5 }) },
+          { additionalProperties: false, default: {} },
+        ),
+        unauthenticated: Type.Object(
+          { burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 30 }), perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 1 }) },
+          { additionalProperties: false, default: {} },
+        ),
+        // One rate_limit.started row at a key's first refusal, one rate_limit.summary when this ends.
+        summaryWindowSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+        // Bounds the buckets and the open summary windows (least recently seen forgotten first).
+        maxTrackedKeys: Type.Integer({ minimum: 10, maximum: 10000000, default: 100000 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -74,6 +74,9 @@ export function parseConfig(input: unknown): Config {
   eventMacKeyBytes(config.audit);
   checkIssuers(config);
   checkSessionReuse(config.sts);
+  if (config.listen.headersTimeoutMs > config.listen.requestTimeoutMs) {
+    throw new ConfigError('config listen.headersTimeoutMs: must not exceed listen.requestTimeoutMs (the headers are part of the request)');
+  }
   if (config.audit.checkpointFile && !config.audit.checkpointKeyFile) {
     throw new ConfigError('config audit.checkpointFile (DAB_AUDIT_CHECKPOINT_FILE): needs audit.checkpointKeyFile too, or there is nothing to write');
   }

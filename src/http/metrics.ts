@@ -17,6 +17,9 @@ export function createMetrics() {
     auditBatchRows: new Histogram({ name: 'dab_audit_batch_rows', help: 'Audit rows per group-commit INSERT', labelNames: ['result'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [registry] }),
     auditFlush: new Histogram({ name: 'dab_audit_flush_seconds', help: 'Latency of one group-commit INSERT (the commit every row in it waits for)', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
     authFailures: new Counter({ name: 'dab_auth_failures_total', help: 'Rejected bearer tokens by reason', labelNames: ['reason'], registers: [registry] }),
+    connectionsCut: new Counter({ name: 'dab_http_connections_cut_total', help: 'Connections dab cut: request/header timeouts, malformed requests, or over listen.maxConnections', labelNames: ['reason'], registers: [registry] }),
+    rateLimited: new Counter({ name: 'dab_rate_limited_total', help: 'Requests refused with 429, by tier and by what was limited (identity or source_ip)', labelNames: ['tier', 'key'], registers: [registry] }),
+    rateLimitAuditRows: new Counter({ name: 'dab_rate_limit_audit_rows_total', help: 'Rate-limit audit rows (started + summary) by write result', labelNames: ['result'], registers: [registry] }),
     requestDuration: new Histogram({ name: 'dab_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] }),
   };
 }

@@ -11,7 +11,17 @@ const ENV_MINIMAL = { DAB_ISSUERS: JSON.stringify([{ issuer: ISSUER, audience: '
 t.test('parseConfig fills in defaults', async (t) => {
   const input = minimal();
   const config = parseConfig(input);
-  t.same(config.listen, { host: '127.0.0.1', port: 8080, trustProxy: false });
+  t.same(config.listen, {
+    host: '127.0.0.1',
+    port: 8080,
+    trustProxy: false,
+    headersTimeoutMs: 10000,
+    requestTimeoutMs: 30000,
+    idleTimeoutMs: 60000,
+    keepAliveTimeoutMs: 72000,
+    maxConnections: 10000,
+    maxRequestsPerSocket: 0,
+  });
   t.equal(config.logLevel, 'info');
   t.match(config.store, { dataDir: '.dab-data', poolMax: 10, connectionTimeoutMs: 5000, statementTimeoutMs: 5000 });
   t.notOk('url' in config.store, 'no store.url: the embedded store');
@@ -20,7 +30,7 @@ t.test('parseConfig fills in defaults', async (t) => {
     requestTimeoutMs: 3000, maxAttempts: 3, deadlineMs: 8000, sessionNamePrefix: 'dab', setSourceIdentity: true, maxCachedSessions: 10000,
   });
   t.notOk('endpoint' in config.sts, 'no STS endpoint: the SDK default');
-  t.same(config.auth.issuers[0], { issuer: ISSUER, audience: 'dab', algorithms: ['RS256'], subjectClaim: 'sub', groupsClaim: 'groups' });
+  t.same(config.auth.issuers[0], { issuer: ISSUER, audience: 'dab', algorithms: ['RS256'], subjectClaim: 'sub', groupsClaim: 'groups', maxTokenLifetimeSeconds: 86400 });
   t.match(config.auth, { clockToleranceSeconds: 30, jwksCooldownSeconds: 30, jwksCacheMaxAgeSeconds: 600, jwksTimeoutMs: 3000, admins: [], auditors: [] });
   t.same(input, minimal(), 'the input object is not modified');
 });
