@@ -125,6 +125,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     setSourceIdentity: config.sts.setSourceIdentity,
     maxEntries: config.sts.maxCachedSessions,
   });
+  // Seals the audit log into hash-chained batches in the background (started on ready, stopped on close).
+  // First of the store's users: a bad checkpoint key file stops start-up before anything else is set up.
+  const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
   const baseSigner = deps.signToken ?? createRdsTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
@@ -135,9 +138,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
   const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, onChange: access.invalidate });
-
-  // Seals the audit log into hash-chained batches in the background (started on ready, stopped on close).
-  const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
 
   const limits = createRateLimits(config.rateLimit, { store: deps.store, macKey: eventMacKey, metrics, log: app.log });
   app.addHook('onClose', () => limits.close());

@@ -10,13 +10,14 @@ import { AppError } from './problem.js';
 // The rule:
 // - identifiers (every string but the free-text fields below, object keys included, and every
 //   token claim): no C0 control (U+0000–U+001F), no DEL (U+007F), no C1 control (U+0080–U+009F);
-// - free text (`reason`, `description`, `publicKeyPem`): the same, except TAB, LF and CR;
+// - free text (`reason`, `description`, `publicKeyPem`, and the `token` an auditor pastes into a
+//   lookup, which the lookup trims): the same, except TAB, LF and CR;
 // - header values: no C0 control but TAB, no DEL (RFC 9110 §5.5). C1 is allowed there, because
 //   Node reads header bytes as Latin-1 and a UTF-8 user agent ("…" is E2 80 A6) shows up as C1;
 // - everywhere: no lone UTF-16 surrogate (a JSON "\ud800" is not text any database can store).
 
-/** Keys whose string values are prose written by people: line breaks are allowed there. */
-const FREE_TEXT_KEYS = new Set(['reason', 'description', 'publicKeyPem']);
+/** Keys whose string values people write or paste: line breaks are allowed there. */
+const FREE_TEXT_KEYS = new Set(['reason', 'description', 'publicKeyPem', 'token']);
 
 const IDENTIFIER_UNSAFE = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
 const FREE_TEXT_UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\p{Cs}/u;
