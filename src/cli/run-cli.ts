@@ -49,14 +49,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./audit-command.js');
     return { help: m.AUDIT_HELP, run: m.auditCommand, subcommands: true };
   },
-  serve: async () => {
-    const m = await import('./server-commands.js');
-    return { help: m.SERVE_HELP, run: m.serveCommand };
-  },
-  migrate: async () => {
-    const m = await import('./server-commands.js');
-    return { help: m.MIGRATE_HELP, run: m.migrateCommand };
-  },
+  // Their help is read apart: server-commands imports the whole server.
+  serve: async () => ({ help: (await import('./server-help.js')).SERVE_HELP, run: async (args, io) => (await import('./server-commands.js')).serveCommand(args, io) }),
+  migrate: async () => ({ help: (await import('./server-help.js')).MIGRATE_HELP, run: async (args, io) => (await import('./server-commands.js')).migrateCommand(args, io) }),
   sandbox: async () => {
     const m = await import('./sandbox-command.js');
     return { help: m.SANDBOX_HELP, run: m.sandboxCommand };
