@@ -52,7 +52,12 @@ export function duplicateNames(items: ReadonlyArray<{ name: string }>, field: st
   });
 }
 
-const indexByName = (items: ReadonlyArray<{ name: string }>) => new Map(items.map((item, i) => [item.name, i]));
+// The first declaration of each name (a second one is reported as a duplicate and not planned).
+const indexByName = (items: ReadonlyArray<{ name: string }>) => {
+  const at = new Map<string, number>();
+  items.forEach((item, i) => at.has(item.name) || at.set(item.name, i));
+  return at;
+};
 
 /**
  * Mappings by name that grant a level their database would no longer define: placed on the
