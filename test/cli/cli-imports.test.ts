@@ -59,7 +59,7 @@ await h.map('app-orders', 'orders', ['ro']);
 const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
 const token = await h.token('app-orders');
 
-for (const argv of [['--help'], ['--version'], ['creds', '--help'], ['access', '--help'], ['audit', 'export', '--help'], ['serve', '--help'], ['migrate', '--help']]) {
+for (const argv of [['--help'], ['--version'], ['creds', '--help'], ['access', '--help'], ['audit', 'export', '--help'], ['serve', '--help'], ['migrate', '--help'], ['sandbox', '--help'], ['start', '--help']]) {
   t.test(`dab ${argv.join(' ')} loads only what it needs`, async (t) => {
     const { stdout, modules } = await modulesLoadedBy(t, argv);
     t.match(stdout, argv[0] === '--version' ? /^dab \d+\.\d+\.\d+/ : /Usage: dab/);
