@@ -17,7 +17,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ service: AdminService }> =
     schema: {
       operationId: 'applyAccessDocument', tags, security,
       summary: 'Make databases and mappings what the document declares (dry-run: report only)',
-      description: 'One transaction: nothing is half-applied. Matches declarations by name; prune deletes what is not declared. The answer lists the changes and who gains or loses access.',
+      description: 'One transaction: nothing is half-applied. Matches declarations by name; prune deletes what is not declared. The answer lists the changes and who gains or loses access. Every problem of the document comes back in one answer (at most 100), each errors[].field a document path (body.document.mappings.2.selector): 409 when all are conflicts with the store, else 400.',
       body: ApplyRequest, response: { 200: PlanResult, ...errorResponses(400, 401, 403, 404, 409, 413) },
     },
   }, async (request) => service.apply(callerOf(request), requestContext(request), request.body));

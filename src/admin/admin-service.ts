@@ -2,15 +2,16 @@ import type { Caller } from '../auth/caller.js';
 import type { CreateDatabaseBody, Database } from '../databases/database-schema.js';
 import { findDatabase } from '../databases/databases-repo.js';
 import { refuseOrphanedMappings, type DatabasesService } from '../databases/databases-service.js';
-import { AppError, type ProblemFieldError } from '../http/problem.js';
+import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
 import { loadAccessModel } from '../mappings/access-model-cache.js';
 import type { AccessModel } from '../mappings/access-model.js';
 import type { Mapping } from '../mappings/mapping-schema.js';
 import { findMapping } from '../mappings/mappings-repo.js';
-import { validationError, type ChangeContext, type MappingsService } from '../mappings/mappings-service.js';
+import type { ChangeContext, MappingsService } from '../mappings/mappings-service.js';
 import { transactionThen, type Queryable, type Store } from '../store/store.js';
 import { accessImpact } from './access-impact.js';
+import { applyProblems, duplicateNames, orphanProblems, pruneBlockers } from './apply-problems.js';
 import type { AccessDocument, ApplyRequest, ChangesRequest, MappingDeclaration, PlanResult } from './admin-schema.js';
 import { databaseDeclaration, mappingDeclaration, sameDeclaration } from './declarations.js';
 
@@ -35,18 +36,6 @@ export type AdminService = ReturnType<typeof createAdminService>;
 
 /** Thrown to roll a dry-run back after it has been planned, checked and measured in full. */
 class DryRunRollback extends Error {}
-
-function duplicateNames(items: ReadonlyArray<{ name: string }>, field: string): ProblemFieldError[] {
-  const first = new Map<string, number>();
-  return items.flatMap((item, i) => {
-    const seen = first.get(item.name);
-    if (seen === undefined) {
-      first.set(item.name, i);
-      return [];
-    }
-    return [{ field: `${field}.${i}.name`, message: `"${item.name}" is declared twice (also at ${field.replace(/^body\./, '')}.${seen})` }];
-  });
-}
 
 /**
  * Declarative and batched changes to databases and mappings: each request is one transaction
@@ -111,21 +100,30 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
   const snapshotLookup = (now: Current): Lookup => ({ database: async (n) => now.databases.get(n), mapping: async (n) => now.mappings.get(n) });
   const liveLookup = (tx: Queryable): Lookup => ({ database: (n) => findDatabase(tx, n), mapping: (n) => findMapping(tx, n) });
 
-  const context = (actor: Caller, ctx: RequestContext, at: Date, field: string): ChangeContext => ({ actor, ctx, at, field });
+  const context = (actor: Caller, ctx: RequestContext, at: Date, field: string, problems?: ChangeContext['problems']): ChangeContext => ({ actor, ctx, at, field, ...(problems ? { problems } : {}) });
 
   return {
-    /** Makes the store hold exactly what the document declares (and, with prune, nothing else). */
+    /**
+     * Makes the store hold exactly what the document declares (and, with prune, nothing else).
+     * Every problem of the document is collected (up to MAX_PROBLEMS) and answered at once; when
+     * there is any, the transaction is rolled back and nothing is applied.
+     */
     apply(actor: Caller, ctx: RequestContext, req: ApplyRequest): Promise<PlanResult> {
       const declaredDatabases = req.document.databases ?? [];
       const declaredMappings = req.document.mappings ?? [];
-      const duplicates = [...duplicateNames(declaredDatabases, 'body.document.databases'), ...duplicateNames(declaredMappings, 'body.document.mappings')];
-      if (duplicates.length) throw validationError(duplicates);
 
       return run(req.dryRun ?? false, async (tx, at, before) => {
+        const problems = applyProblems();
+        problems.invalid.push(...duplicateNames(declaredDatabases, 'body.document.databases'), ...duplicateNames(declaredMappings, 'body.document.mappings'));
+        // A second declaration of a name is reported above, not planned.
+        const firsts = <T extends { name: string }>(items: readonly T[]) => {
+          const seen = new Set<string>();
+          return items.flatMap((item, i) => (seen.has(item.name) ? [] : (seen.add(item.name), [[i, item] as const])));
+        };
         const now = byName(before);
         const changes: Change[] = [];
         const record = (change: Change | undefined) => change && changes.push(change);
-        const c = (field: string) => context(actor, ctx, at, field);
+        const c = (field: string) => context(actor, ctx, at, field, problems.invalid);
         // Order: pruned mappings go first (so a renamed mapping never overlaps its old self), then
         // databases (so mappings can use new levels and labels), then mappings, then pruned databases.
         const keepMappings = new Set(declaredMappings.map((m) => m.name));
@@ -136,15 +134,31 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
           }
         }
         const lookup = snapshotLookup(now);
-        for (const [i, d] of declaredDatabases.entries()) record(await put(tx, c(`body.document.databases.${i}.`), { database: d }, lookup));
-        for (const [i, m] of declaredMappings.entries()) record(await put(tx, c(`body.document.mappings.${i}.`), { mapping: m }, lookup));
+        for (const [i, d] of firsts(declaredDatabases)) {
+          if (problems.full) break;
+          record(await put(tx, c(`body.document.databases.${i}.`), { database: d }, lookup));
+        }
+        const rejected = new Set<string>();
+        for (const [i, m] of firsts(declaredMappings)) {
+          if (problems.full) break;
+          const found = problems.invalid.length;
+          record(await put(tx, c(`body.document.mappings.${i}.`), { mapping: m }, lookup));
+          if (problems.invalid.length > found) rejected.add(m.name);
+        }
         if (req.prune) {
           for (const d of now.databases.values()) {
-            if (!keepDatabases.has(d.name)) record((await databases.inTransaction.remove(tx, c('body.prune'), d.name)) && { kind: 'database', name: d.name, action: 'delete' });
+            if (keepDatabases.has(d.name) || problems.full) continue;
+            const blockers = await pruneBlockers(tx, d.name, declaredMappings);
+            if (blockers.length) problems.conflicts.push(...blockers);
+            else record((await databases.inTransaction.remove(tx, c('body.prune'), d.name)) && { kind: 'database', name: d.name, action: 'delete' });
           }
         }
+        if (!problems.full) problems.conflicts.push(...(await orphanProblems(tx, { databases: declaredDatabases, mappings: declaredMappings }, rejected)));
+        const refused = problems.error();
+        if (refused) throw refused;
         const unchanged = declaredDatabases.length + declaredMappings.length - changes.filter((ch) => ch.action !== 'delete').length;
-        return { changes, unchanged, touchedDatabases: declaredDatabases.map((d) => d.name) };
+        // Orphaned mappings were checked above, each at its place in the document.
+        return { changes, unchanged, touchedDatabases: [] };
       });
     },
 

@@ -49,18 +49,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./audit-command.js');
     return { help: m.AUDIT_HELP, run: m.auditCommand, subcommands: true };
   },
-  serve: async () => {
-    const m = await import('./server-commands.js');
-    return { help: m.SERVE_HELP, run: m.serveCommand };
-  },
-  migrate: async () => {
-    const m = await import('./server-commands.js');
-    return { help: m.MIGRATE_HELP, run: m.migrateCommand };
-  },
-  sandbox: async () => {
-    const m = await import('./sandbox-command.js');
-    return { help: m.SANDBOX_HELP, run: m.sandboxCommand };
-  },
+  // Their help is read apart: server-commands imports the whole server, sandbox-command the sandbox.
+  serve: async () => ({ help: (await import('./server-help.js')).SERVE_HELP, run: async (args, io) => (await import('./server-commands.js')).serveCommand(args, io) }),
+  migrate: async () => ({ help: (await import('./server-help.js')).MIGRATE_HELP, run: async (args, io) => (await import('./server-commands.js')).migrateCommand(args, io) }),
+  sandbox: async () => ({ help: (await import('./server-help.js')).SANDBOX_HELP, run: async (args, io) => (await import('./sandbox-command.js')).sandboxCommand(args, io) }),
   start: async () => ({
     help: 'Usage: dab start\n\nRuns "dab sandbox" when no configuration is given, otherwise "dab serve".',
     run: async (args, io) => (await (configured(io) ? COMMANDS.serve : COMMANDS.sandbox)!()).run(args, io),

@@ -5,18 +5,6 @@ import { parseArgs } from 'node:util';
 import { SANDBOX_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 
-export const SANDBOX_HELP = `Usage: dab sandbox [--port N] [--target-url URL]
-
-Runs dab locally with everything it needs, on loopback, for trying it out — INSECURE, never for
-real data: a local OIDC issuer, an STS emulator, and a real PostgreSQL (a throwaway cluster from
-the installed server binaries, or the superuser URL given by --target-url / DAB_SANDBOX_TARGET_URL)
-behind an RDS-like IAM gate that checks tokens the way RDS does. Seeds a demo database, prints
-caller tokens and commands that work as printed. Ctrl-C stops everything.
-
-Options:
-  --port N           dab's port (default 8080, env DAB_PORT)
-  --target-url URL   PostgreSQL superuser URL to use as the demo database server`;
-
 export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   let values;
   try {

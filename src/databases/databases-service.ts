@@ -27,6 +27,7 @@ export type DatabasesService = ReturnType<typeof createDatabasesService>;
  * them). Checked after the whole change, so an apply may remove a level and its grants together.
  */
 export async function refuseOrphanedMappings(tx: Queryable, databaseNames: readonly string[]): Promise<void> {
+  // Single-item routes keep their one-line answer; apply places each orphan itself (admin/apply-problems.ts).
   const orphans = await orphanedMappings(tx, databaseNames);
   if (orphans.length) {
     const list = orphans.map((o) => `"${o.name}" (${o.missing.join(', ')} on ${o.database})`).join(', ');
@@ -39,9 +40,15 @@ export function createDatabasesService({ store, now, fingerprint, eventMacKey, o
 
   const forAudit = (d: Database | undefined) => d && { ...d, ...(d.externalId ? { externalId: fingerprint(d.externalId) } : {}) };
 
-  function check(input: DatabaseInput, field: string): void {
-    const errors = crossFieldProblems(input).map((e) => ({ ...e, field: e.field.replace(/^body\./, field) }));
-    if (errors.length) throw validationError(errors);
+  /**
+   * Problems are thrown, or (apply) collected and the database written anyway: the change is refused
+   * at the end, and mappings that name it are then checked against it rather than reported missing.
+   */
+  function check(input: DatabaseInput, c: ChangeContext): void {
+    const errors = crossFieldProblems(input).map((e) => ({ ...e, field: e.field.replace(/^body\./, c.field) }));
+    if (!errors.length) return;
+    if (!c.problems) throw validationError(errors);
+    c.problems.push(...errors);
   }
 
   async function existing(tx: Queryable, name: string): Promise<Database> {
@@ -53,7 +60,7 @@ export function createDatabasesService({ store, now, fingerprint, eventMacKey, o
   /** The building blocks of a change, run inside the caller's transaction (REST or apply). */
   const inTransaction = {
     async create(tx: Queryable, c: ChangeContext, body: CreateDatabaseBody): Promise<Database> {
-      check(body, c.field);
+      check(body, c);
       const created = await insertDatabase(tx, body, c.at);
       if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
       await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, c.at, eventMacKey);
@@ -62,7 +69,7 @@ export function createDatabasesService({ store, now, fingerprint, eventMacKey, o
 
     /** Leaves the orphaned-mapping check to the caller, who knows when the whole change is done. */
     async replace(tx: Queryable, c: ChangeContext, name: string, input: DatabaseInput, ifVersion?: number): Promise<Database> {
-      check(input, c.field);
+      check(input, c);
       const before = await existing(tx, name);
       checkVersion('database', name, before.version, ifVersion);
       const after = (await updateDatabase(tx, { ...input, name }, c.at)) as Database;

@@ -26,6 +26,12 @@ export interface ChangeContext {
   ctx: RequestContext;
   at: Date;
   field: string;
+  /**
+   * Set by apply, which reports every problem of a document at once: checks add their problems
+   * here instead of throwing, and a mapping with problems is not written (the whole change is
+   * refused at the end, so nothing is applied).
+   */
+  problems?: ProblemFieldError[];
 }
 
 export type MappingsService = ReturnType<typeof createMappingsService>;
@@ -39,9 +45,13 @@ const generatedName = () => `mapping-${randomUUID().slice(0, 8)}`;
 export function createMappingsService({ store, now, issuers, eventMacKey, onChange = () => undefined }: MappingsServiceDeps) {
   const change = transactionThen(store, onChange);
 
-  async function check(tx: Queryable, input: MappingInput, c: ChangeContext, selfId?: string): Promise<void> {
+  /** False when the input has problems and the change collects them (the mapping is then not written). */
+  async function check(tx: Queryable, input: MappingInput, c: ChangeContext, selfId?: string): Promise<boolean> {
     const errors = await mappingProblems(input, { tx, issuers, at: c.at, field: c.field, ...(selfId ? { selfId } : {}) });
-    if (errors.length) throw validationError(errors);
+    if (!errors.length) return true;
+    if (!c.problems) throw validationError(errors);
+    c.problems.push(...errors);
+    return false;
   }
 
   async function existing(tx: Queryable, ref: string): Promise<Mapping> {
@@ -57,8 +67,9 @@ export function createMappingsService({ store, now, issuers, eventMacKey, onChan
 
   /** The building blocks of a change, run inside the caller's transaction (REST or apply). */
   const inTransaction = {
-    async create(tx: Queryable, c: ChangeContext, input: MappingInput): Promise<Mapping> {
-      await check(tx, input, c);
+    /** Undefined only when c collects problems and this input has some. */
+    async create(tx: Queryable, c: ChangeContext, input: MappingInput): Promise<Mapping | undefined> {
+      if (!(await check(tx, input, c))) return undefined;
       const name = input.name ?? generatedName();
       const created = await insertMapping(tx, randomUUID(), name, input, c.at);
       if (!created) throw new AppError('conflict', `a mapping named "${name}" already exists`);
@@ -66,10 +77,10 @@ export function createMappingsService({ store, now, issuers, eventMacKey, onChan
       return created;
     },
 
-    async replace(tx: Queryable, c: ChangeContext, ref: string, input: MappingInput, ifVersion?: number): Promise<Mapping> {
+    async replace(tx: Queryable, c: ChangeContext, ref: string, input: MappingInput, ifVersion?: number): Promise<Mapping | undefined> {
       const before = await existing(tx, ref);
       checkVersion('mapping', before.name, before.version, ifVersion);
-      await check(tx, input, c, before.id);
+      if (!(await check(tx, input, c, before.id))) return undefined;
       const name = input.name ?? before.name;
       const after = await updateMapping(tx, before.id, name, input, c.at);
       if (!after) throw new AppError('conflict', `another mapping is already named "${name}"`);
@@ -86,6 +97,7 @@ export function createMappingsService({ store, now, issuers, eventMacKey, onChan
     },
   };
 
+  // REST changes throw at the first bad check, so create and replace always return the mapping.
   const rest = (actor: Caller, ctx: RequestContext): ChangeContext => ({ actor, ctx, at: now(), field: 'body.' });
 
   return {
@@ -96,9 +108,9 @@ export function createMappingsService({ store, now, issuers, eventMacKey, onChan
       if (!found) throw new AppError('not_found', `no mapping with id or name ${ref}`);
       return found;
     },
-    create: (actor: Caller, ctx: RequestContext, input: MappingInput) => change((tx) => inTransaction.create(tx, rest(actor, ctx), input)),
+    create: (actor: Caller, ctx: RequestContext, input: MappingInput) => change(async (tx) => (await inTransaction.create(tx, rest(actor, ctx), input)) as Mapping),
     replace: (actor: Caller, ctx: RequestContext, ref: string, input: MappingInput, ifVersion: number) =>
-      change((tx) => inTransaction.replace(tx, rest(actor, ctx), ref, input, ifVersion)),
+      change(async (tx) => (await inTransaction.replace(tx, rest(actor, ctx), ref, input, ifVersion)) as Mapping),
     remove: async (actor: Caller, ctx: RequestContext, ref: string, ifVersion: number): Promise<void> => {
       await change((tx) => inTransaction.remove(tx, rest(actor, ctx), ref, ifVersion));
     },

@@ -116,6 +116,67 @@ t.test('admin apply, changes, export', async (t) => {
     t.equal(listed.statusCode, 404, 'nothing half-applied');
   });
 
+  t.test('every semantic problem of a document comes back in one answer, each at its document path', async (t) => {
+    const orders = doc.mappings[1] as { name: string; principal: object; database: string; levels: string[] };
+    const badDb = { ...database('bad-db'), roleArn: 'arn:aws-cn:iam::123456789012:role/x' };
+    const document = {
+      databases: [badDb, database('bad-db')],
+      mappings: [
+        { ...orders, name: 'm-unknown-db', principal: { issuer: iss, subject: 'a' }, database: 'missing' },
+        { ...doc.mappings[0], name: 'm-nothing-selected', selector: { env: 'nowhere' } },
+        { ...orders, name: 'm-no-such-level', principal: { issuer: iss, subject: 'b' }, levels: ['monitor'] },
+        { ...orders, name: 'm-window', principal: { issuer: iss, subject: 'c' }, notBefore: '2099-06-01T00:00:00Z', expiresAt: '2099-01-01T00:00:00Z' },
+        { ...orders, name: 'm-overlap', levels: ['ro'] },
+        { ...orders, name: 'm-issuer', principal: { issuer: 'https://elsewhere.example', subject: 'd' } },
+      ],
+    };
+    for (const dryRun of [false, true]) {
+      const res = await post(h, '/v1/admin/apply', { document, dryRun });
+      t.equal(res.statusCode, 400, res.body);
+      const body = res.json();
+      t.equal(body.code, 'validation_failed');
+      t.same(body.errors.map((e: { field: string }) => e.field).sort(), [
+        'body.document.databases.0.roleArn',
+        'body.document.databases.1.name',
+        'body.document.mappings.0.database',
+        'body.document.mappings.1.selector',
+        'body.document.mappings.2.levels',
+        'body.document.mappings.3.notBefore',
+        'body.document.mappings.4.levels',
+        'body.document.mappings.5.principal.issuer',
+      ], `dryRun=${dryRun}: ${res.body}`);
+      t.match(body.errors.find((e: { field: string }) => e.field === 'body.document.mappings.4.levels').message, /overlaps mapping "orders-app"/);
+    }
+    const listed = await h.app.inject({ method: 'GET', url: '/v1/databases/bad-db', headers: { authorization: `Bearer ${await h.adminToken()}` } });
+    t.equal(listed.statusCode, 404, 'nothing applied');
+  });
+
+  t.test('conflicts with the store come back together as a 409, each at its document path', async (t) => {
+    const roOnly = (name: string) => {
+      const d = database(name, { env: 'prod' });
+      return { ...d, levels: { ro: d.levels.ro } };
+    };
+    const billingApp = { name: 'billing-app', principal: { issuer: iss, subject: 'billing-app' }, database: 'billing-prod', levels: ['ro'] };
+    // orders-app still grants rw, which orders-prod would lose; prune would delete billing-prod, which billing-app names.
+    const res = await post(h, '/v1/admin/apply', { document: { databases: [roOnly('orders-prod')], mappings: [doc.mappings[0], doc.mappings[1], billingApp] }, prune: true, dryRun: true });
+    t.equal(res.statusCode, 409, res.body);
+    t.equal(res.json().code, 'conflict');
+    t.same(res.json().errors.map((e: { field: string }) => e.field).sort(), ['body.document.mappings.1.levels', 'body.document.mappings.2.database'], res.body);
+    // A mapping the document does not declare: the conflict is placed on the database's levels.
+    const undeclared = await post(h, '/v1/admin/apply', { document: { databases: [roOnly('orders-prod')] } });
+    t.equal(undeclared.statusCode, 409, undeclared.body);
+    t.same(undeclared.json().errors, [{ field: 'body.document.databases.0.levels', message: 'would no longer define rw, which mapping "orders-app" still grants; change that mapping first' }]);
+    t.equal((await h.grant(await h.token('orders-app'), { database: 'orders-prod', access: 'rw' })).statusCode, 200, 'nothing applied');
+  });
+
+  t.test('the list of problems is capped', async (t) => {
+    const mappings = Array.from({ length: 130 }, (_, i) => ({ ...doc.mappings[1], name: `m-${i}`, principal: { issuer: iss, subject: `s-${i}` }, database: 'missing' }));
+    const res = await post(h, '/v1/admin/apply', { document: { mappings }, dryRun: true });
+    t.equal(res.statusCode, 400);
+    t.equal(res.json().errors.length, 100);
+    t.match(res.json().detail, /^the document has more than 100 problems/);
+  });
+
   t.test('changes: put and delete in one transaction; ifVersion guards against lost updates', async (t) => {
     const put = { action: 'put', mapping: { name: 'reporting', principal: { issuer: iss, group: 'analysts' }, database: 'orders-prod', levels: ['ro'] } };
     const res = await post(h, '/v1/admin/changes', { operations: [put, { action: 'delete', mapping: 'orders-app' }], dryRun: true });

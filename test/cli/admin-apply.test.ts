@@ -198,6 +198,53 @@ t.test('every schema problem of a document in one run, each at its line', async 
   t.equal(lines.length, 4, 'three problems, then the verdict');
 });
 
+t.test("every one of dab's semantic problems of a document in one run, each at its line", async (t) => {
+  const text = `mappings:
+  - name: m-unknown
+    principal: { issuer: ${iss}, subject: a }
+    database: nowhere
+    levels: [ro]
+  - name: m-nothing
+    principal: { issuer: ${iss}, group: g }
+    selector: { env: mars }
+    levels: [ro]
+  - name: m-level
+    principal: { issuer: ${iss}, subject: b }
+    database: billing
+    levels: [rw]
+  - name: m-window
+    principal: { issuer: ${iss}, subject: c }
+    database: billing
+    levels: [ro]
+    notBefore: 2099-06-01T00:00:00Z
+    expiresAt: 2099-01-01T00:00:00Z
+  - name: m-overlap
+    principal: { issuer: ${iss}, subject: alice }
+    database: orders-prod
+    levels: [ro]
+`;
+  const before = await cli(['admin', 'export'], env);
+  const res = await cli(['admin', 'apply', '-f', write('semantic.yaml', text)], env);
+  t.equal(res.code, 2, res.err);
+  const lines = res.err.split('\n');
+  t.match(lines, [
+    /semantic\.yaml:4:5: mappings\[0\]\.database: no database named "nowhere"/,
+    /semantic\.yaml:8:5: mappings\[1\]\.selector: matches no registered database/,
+    /semantic\.yaml:13:5: mappings\[2\]\.levels: rw not defined on billing/,
+    /semantic\.yaml:18:5: mappings\[3\]\.notBefore: must be before expiresAt/,
+    /semantic\.yaml:23:5: mappings\[4\]\.levels: overlaps mapping "alice-rw"/,
+    /^dab: .*semantic\.yaml: 5 problems to fix; nothing was changed$/,
+  ], res.err);
+  t.equal(lines.length, 6, 'five problems, then the verdict');
+  t.equal((await cli(['admin', 'export'], env)).out, before.out, 'nothing changed');
+
+  // A conflict with what dab holds (a level a mapping still grants) is placed too.
+  const dropRw = write('drop-rw.yaml', DATABASES.replace(`      rw: { dbUser: orders_rw, roleArn: ${ROLE_RW} }\n`, ''));
+  const conflict = await cli(['admin', 'apply', '-f', dropRw, '--dry-run'], env);
+  t.equal(conflict.code, 2, conflict.err);
+  t.match(conflict.err.split('\n'), [/drop-rw\.yaml:11:5: databases\[0\]\.levels: would no longer define rw, which mapping "alice-rw" still grants/, /1 problem to fix; nothing was changed$/]);
+});
+
 t.test('usage and help', async (t) => {
   t.match((await cli(['admin', 'apply', '--help'])).out, /^Usage: dab admin apply -f FILE/);
   t.match((await cli(['admin', '--help'])).out, /^Usage: dab admin <command>/);
