@@ -109,7 +109,7 @@ t.test('a window still open at shutdown gets its summary row', async (t) => {
   const testStore = await openTestStore();
   t.teardown(() => testStore.close());
   const audit = createRefusalAudit({ store: testStore.store, macKey: randomBytes(32), metrics: createMetrics(), log: { warn: () => undefined }, windowSeconds: 3600, maxOpenWindows: 10 });
-  for (let i = 0; i < 7; i++) audit.refused({ key: 'k', tier: 'caller', actor: { issuer: 'https://idp', subject: 's', groups: [] }, sourceIp: '10.0.0.1', userAgent: null, requestId: 'r1' });
+  for (let i = 0; i < 7; i++) audit.refused({ key: 'k', tier: 'caller', actor: { issuer: 'https://idp', subject: 's', groups: [] }, sourceIp: '192.0.2.1', userAgent: null, requestId: 'r1' });
   await audit.close();
   const rows = (await testStore.store.query("SELECT event_type, details FROM audit_events WHERE event_type LIKE 'rate_limit.%' ORDER BY id")).rows;
   t.match(rows, [{ event_type: 'rate_limit.started', details: { refused: 1 } }, { event_type: 'rate_limit.summary', details: { refused: 7 } }]);
