@@ -104,7 +104,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   await app.register(swagger, openApiOptions());
 
-  const verifier = createJwtVerifier(config.auth, deps.fetch);
+  const verifier = createJwtVerifier(config.auth, deps.fetch, { onCacheLookup: (hit) => metrics.verifiedTokenCache.inc({ result: hit ? 'hit' : 'miss' }) });
   const countAuthFailure = (reason: string) => metrics.authFailures.inc({ reason });
   const assumeRole: AssumeRole = async (input) => {
     try {

@@ -1,4 +1,5 @@
-import type { Queryable } from '../store/store.js';
+import { createHash } from 'node:crypto';
+import type { QueryOptions, Queryable } from '../store/store.js';
 import { eventMac } from './event-mac.js';
 
 export type AuditOutcome = 'issued' | 'denied' | 'failed' | 'succeeded';
@@ -68,17 +69,30 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
   ];
 }
 
-// One text per row count, built once: `VALUES ($1, …, $23), ($24, …)`. PostgreSQL types each
-// parameter from its target column, as for a single row.
-const insertSqlByRows = new Map<number, string>();
-function insertSql(rows: number): string {
-  let sql = insertSqlByRows.get(rows);
-  if (!sql) {
+interface InsertStatement {
+  sql: string;
+  options: QueryOptions;
+}
+
+// Batches of up to this many rows (the group-commit writer's range) run as named prepared
+// statements: parsing and planning a multi-row VALUES list was ~30 % of PostgreSQL's CPU per
+// audit row (npm run bench:insert-shape). Larger, rare statements are not kept on every connection.
+const PREPARED_MAX_ROWS = 64;
+
+// One text per row count, built once: `VALUES ($1, …, $24), ($25, …)`. PostgreSQL types each
+// parameter from its target column, as for a single row. The statement's name is derived from its
+// text, so a name can never stand for two different texts.
+const insertByRows = new Map<number, InsertStatement>();
+function insertStatement(rows: number): InsertStatement {
+  let statement = insertByRows.get(rows);
+  if (!statement) {
     const tuples = Array.from({ length: rows }, (_, r) => `(${COLUMNS.map((_, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`);
-    sql = `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
-    insertSqlByRows.set(rows, sql);
+    const sql = `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
+    const preparedName = `dab_audit_insert_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+    statement = { sql, options: rows <= PREPARED_MAX_ROWS ? { preparedName } : {} };
+    insertByRows.set(rows, statement);
   }
-  return sql;
+  return statement;
 }
 
 /** Most rows one INSERT may carry: PostgreSQL's wire protocol allows 65535 parameters. */
@@ -91,7 +105,9 @@ export const MAX_ROWS_PER_INSERT = Math.floor(65535 / COLUMNS.length);
 export async function insertAuditEvents(db: Queryable, events: readonly AuditEvent[], macKey: Buffer): Promise<void> {
   if (events.length === 0) return;
   if (events.length > MAX_ROWS_PER_INSERT) throw new Error(`at most ${MAX_ROWS_PER_INSERT} audit rows per INSERT`);
-  await db.query(insertSql(events.length), events.length === 1 ? auditEventParams(events[0] as AuditEvent, macKey) : events.flatMap((e) => auditEventParams(e, macKey)));
+  const { sql, options } = insertStatement(events.length);
+  const params = events.length === 1 ? auditEventParams(events[0] as AuditEvent, macKey) : events.flatMap((e) => auditEventParams(e, macKey));
+  await db.query(sql, params, options);
 }
 
 /** Inserts one event (admin changes, archive records: inside their own transaction). */

@@ -3,6 +3,7 @@ import type { Config, IssuerConfig } from '../config/config-schema.js';
 import { AppError } from '../http/problem.js';
 import type { Caller } from './caller.js';
 import { lifetimeProblem, withFailureReason } from './token-lifetime.js';
+import { createVerifiedTokenCache } from './verified-token-cache.js';
 
 export interface JwtVerifier {
   /** Verifies a bearer JWT against its issuer's keys; throws AppError 401 (bad token) or 503 (IdP unreachable). */
@@ -20,8 +21,22 @@ export function unauthenticated(description: string, error = 'invalid_token'): A
   });
 }
 
-export function createJwtVerifier(auth: Config['auth'], fetchImpl: typeof fetch = fetch): JwtVerifier {
+export interface JwtVerifierOptions {
+  /** Told whether each verification was answered from the verified-token cache (for metrics). */
+  onCacheLookup?: (hit: boolean) => void;
+  nowMs?: () => number;
+}
+
+export function createJwtVerifier(auth: Config['auth'], fetchImpl: typeof fetch = fetch, opts: JwtVerifierOptions = {}): JwtVerifier {
+  const nowMs = opts.nowMs ?? Date.now;
   const keySets = new Map<string, Promise<KeySet>>();
+  // Never trusted longer than the key set it was checked against: a key retired from the JWKS then
+  // stops working within jwksCacheMaxAgeSeconds, cached verifications or not.
+  const cache = createVerifiedTokenCache({
+    maxEntries: auth.verifiedTokenCache.maxEntries,
+    maxAgeSeconds: Math.min(auth.verifiedTokenCache.maxAgeSeconds, auth.jwksCacheMaxAgeSeconds),
+    clockToleranceSeconds: auth.clockToleranceSeconds,
+  });
 
   // OIDC discovery runs lazily on first use, and is retried after a failure rather than cached.
   function keySetFor(issuer: IssuerConfig): Promise<KeySet> {
@@ -52,6 +67,20 @@ export function createJwtVerifier(auth: Config['auth'], fetchImpl: typeof fetch 
 
   return {
     async verify(token) {
+      const now = nowMs();
+      const cached = cache.get(token, now);
+      opts.onCacheLookup?.(cached !== null && 'caller' in cached);
+      if (cached) {
+        if ('expired' in cached) throw unauthenticated('the token has expired');
+        return cached.caller;
+      }
+      const { caller, exp } = await verifyAgainstKeys(token);
+      cache.set(token, caller, exp, now);
+      return caller;
+    },
+  };
+
+  async function verifyAgainstKeys(token: string): Promise<{ caller: Caller; exp: number }> {
       let claimedIssuer: unknown;
       try {
         claimedIssuer = decodeJwt(token).iss;
@@ -75,16 +104,17 @@ export function createJwtVerifier(auth: Config['auth'], fetchImpl: typeof fetch 
           algorithms: issuer.algorithms,
           clockTolerance: auth.clockToleranceSeconds,
           requiredClaims: ['exp'],
+          currentDate: new Date(nowMs()),
         }));
       } catch (err) {
         throw classify(err);
       }
       const bounds = { maxTokenLifetimeSeconds: issuer.maxTokenLifetimeSeconds, clockToleranceSeconds: auth.clockToleranceSeconds };
-      const lifetime = lifetimeProblem(payload, bounds, Math.floor(Date.now() / 1000));
+      const lifetime = lifetimeProblem(payload, bounds, Math.floor(nowMs() / 1000));
       if (lifetime) throw withFailureReason(unauthenticated(lifetime.description), lifetime.reason);
-      return callerFromClaims(issuer, payload);
-    },
-  };
+      // requiredClaims made jose check exp is present and a number.
+      return { caller: callerFromClaims(issuer, payload), exp: payload.exp as number };
+  }
 }
 
 function idpUnavailable(): AppError {

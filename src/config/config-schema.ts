@@ -61,6 +61,10 @@ export const ConfigSchema = Type.Object(
         poolMax: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
         connectionTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
         statementTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+        // The audit INSERTs run as named prepared statements (parsed and planned once per
+        // connection). Off behind a pooler in transaction mode that does not track them
+        // (PgBouncer before 1.21, or with max_prepared_statements = 0).
+        preparedStatements: Type.Boolean({ default: true }),
         // Off in production when the runtime role may not run DDL: then `dab migrate` runs as the owner.
         migrateOnStart: Type.Boolean({ default: true }),
       },
@@ -74,6 +78,15 @@ export const ConfigSchema = Type.Object(
         jwksCooldownSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
         jwksCacheMaxAgeSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 600 }),
         jwksTimeoutMs: Type.Integer({ minimum: 100, maximum: 30000, default: 3000 }),
+        // Verified bearer tokens, reused for the same token (src/auth/verified-token-cache.ts):
+        // maxEntries 0 verifies every request's signature anew.
+        verifiedTokenCache: Type.Object(
+          {
+            maxEntries: Type.Integer({ minimum: 0, maximum: 1000000, default: 10000 }),
+            maxAgeSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         admins: Type.Array(Principal, { default: [] }),
         auditors: Type.Array(Principal, { default: [] }),
       },

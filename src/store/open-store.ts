@@ -21,6 +21,7 @@ export async function openStore(config: Config['store'], onPoolError: (err: Erro
       poolMax: config.poolMax,
       connectionTimeoutMs: config.connectionTimeoutMs,
       statementTimeoutMs: config.statementTimeoutMs,
+      preparedStatements: config.preparedStatements,
       onPoolError,
     });
   }

@@ -7,12 +7,16 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs: number;
   statementTimeoutMs: number;
   onPoolError: (err: Error) => void;
+  /** Honour QueryOptions.preparedName (default true); off, every statement is parsed each time. */
+  preparedStatements?: boolean;
 }
 
-function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+function wrap(client: pg.Pool | pg.PoolClient, prepared: boolean): Queryable {
   return {
-    async query(sql, params) {
-      const result = await client.query(sql, params as unknown[] | undefined);
+    async query(sql, params, options) {
+      const values = params as unknown[] | undefined;
+      const name = prepared ? options?.preparedName : undefined;
+      const result = name ? await client.query({ name, text: sql, values }) : await client.query(sql, values);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
     async exec(sql) {
@@ -35,13 +39,14 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', opts.onPoolError);
-  const base = wrap(pool);
+  const prepared = opts.preparedStatements ?? true;
+  const base = wrap(pool, prepared);
 
   async function withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      return await fn(wrap(client));
+      return await fn(wrap(client, prepared));
     } catch (err) {
       broken = err as Error;
       throw err;

@@ -1,6 +1,15 @@
 /** What the repositories need from a database: parameterised queries and transactions. */
+export interface QueryOptions {
+  /**
+   * Keep this statement prepared on each connection under this name, so the server parses and
+   * plans it once per connection rather than on every call. For hot statements whose text never
+   * changes in a process; one name, one text. Stores without named statements ignore it.
+   */
+  preparedName?: string;
+}
+
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; rowCount: number }>;
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: Row[]; rowCount: number }>;
   /** Runs several statements at once (migrations); no parameters. */
   exec(sql: string): Promise<void>;
 }
