@@ -1,7 +1,6 @@
 // npm run bench: dab's grant path under load, measured from outside, next to a lean floor (the
 // cheapest audited credentials endpoint) and an audit floor (the same, writing into dab's own
 // audit table), each server in its own process, over two caller mixes. See bench-report.ts.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +8,12 @@ import pg from 'pg';
 import { startOidcIssuer } from '../src/sandbox/oidc-issuer.js';
 import { startStsEmulator } from '../src/sandbox/sts-emulator.js';
 import { runSqlOnce } from '../src/store/run-sql.js';
-import { ADMIN_SUBJECT, addBenchRoles, createBenchDatabase, planDistinct, planRepeating, registerBenchFixtures, type MixPlan } from './bench-fixtures.js';
+import { addBenchRoles, createBenchDatabase, planDistinct, planRepeating, registerBenchFixtures, type MixPlan } from './bench-fixtures.js';
 import { createCleanupStack } from './cleanup-stack.js';
 import { printReport, SERVER_LABEL, throughputRatio, type BenchRound, type Measured, type MixFigures, type ServerName } from './bench-report.js';
 import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
 import { startLoadGenerator, type LoadResult } from './load-protocol.js';
-import { forkFloor, freePort, spawnDab, type ServerProcess } from './server-process.js';
+import { dabServeEnv, forkFloor, freePort, spawnDab, type ServerProcess } from './server-process.js';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -44,11 +43,24 @@ const ORDER = 'per mix: warm each server, then rounds lean→dab→audit and aud
 // Everything started is undone in reverse order, on success, failure or Ctrl-C.
 const { onCleanup, cleanUp } = createCleanupStack();
 
-/** dab's own count of tokens signed and reused within their signing second (its /metrics). */
-async function tokenCounts(dabUrl: string): Promise<{ signed: number; reused: number }> {
+interface DabCounts {
+  signed: number;
+  reused: number;
+  /** Audit rows and group-commit INSERTs that committed (dab_audit_batch_rows, result="ok"). */
+  batchRows: number;
+  batches: number;
+}
+
+/** dab's own counters from its /metrics: tokens signed and reused within their signing second, audit batches. */
+async function dabCounts(dabUrl: string): Promise<DabCounts> {
   const text = await (await fetch(`${dabUrl}/metrics`)).text();
-  const count = (source: string) => Number(new RegExp(`^dab_rds_tokens_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { signed: count('signed'), reused: count('reused') };
+  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    signed: value('dab_rds_tokens_total{source="signed"}'),
+    reused: value('dab_rds_tokens_total{source="reused"}'),
+    batchRows: value('dab_audit_batch_rows_sum{result="ok"}'),
+    batches: value('dab_audit_batch_rows_count{result="ok"}'),
+  };
 }
 
 interface Mix {
@@ -101,29 +113,15 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
   // buckets still run on every grant, so their cost is measured; the distinct mix's callers send
   // under 1 grant/s each and would never meet the default limit anyway.
   const configFile = join(workDir, 'dab-bench.json');
-  await writeFile(configFile, JSON.stringify({ rateLimit: { caller: { burst: 1_000_000, perSecond: 100_000 } } }));
+  // BENCH_DAB_TOKEN_CACHE=off: dab verifies every JWT's signature, as the floors do (README: Benchmark).
+  const tokenCache = process.env.BENCH_DAB_TOKEN_CACHE === 'off' ? { auth: { verifiedTokenCache: { maxEntries: 0 } } } : {};
+  await writeFile(configFile, JSON.stringify({ rateLimit: { caller: { burst: 1_000_000, perSecond: 100_000 } }, ...tokenCache }));
   const dab = await spawnDab({
     mainJs: new URL('../src/cli/main.js', import.meta.url).pathname,
     port,
     logFile: join(workDir, 'dab.log'),
     register: (p) => onCleanup(() => p.stop()),
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: workDir,
-      DATABASE_URL: db.url,
-      DAB_CONFIG: configFile,
-      DAB_PORT: String(port),
-      DAB_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audience: 'dab', jwksUrl: issuer.jwksUrl }]),
-      DAB_ADMINS: JSON.stringify([{ issuer: issuer.issuer, subject: ADMIN_SUBJECT }]),
-      DAB_AUDIT_FINGERPRINT_KEY: randomBytes(32).toString('hex'),
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_STS: sts.url,
-      AWS_ACCESS_KEY_ID: sts.baseCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: sts.baseCredentials.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(workDir, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-aws-credentials'),
-    },
+    env: { ...dabServeEnv({ workDir, port, issuer, sts }), DATABASE_URL: db.url, DAB_CONFIG: configFile },
   });
   // Forked after dab is ready, so dab's migrations have created audit_events for the audit floor.
   const floorEnv = (kind: 'lean' | 'audit') => ({
@@ -142,6 +140,10 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
 
   progress(`registering databases and the mappings of ${mixes.map((m) => `${m.plan.callers.length} ${m.name}`).join(' + ')} callers`);
   const entriesPerMix = await registerBenchFixtures(dab.url, issuer, mixes.map((m) => m.plan), progress);
+  // The fixtures arrive as one access document of thousands of mappings (validated, diffed, its
+  // impact computed): a DBA's one-off step whose peak is not the grant path's. Measured apart.
+  const setupPeakRss = dab.usage().peakRssBytes;
+  const peakReset = dab.resetPeakRss();
 
   const counter = new pg.Client({ connectionString: db.url, application_name: 'dab-bench-counter' });
   await counter.connect();
@@ -173,7 +175,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     // Every request the generator sent was answered before it reports (see load-generator.ts), and
     // dab commits a grant's row before answering, so the difference is exactly the measured rows.
     const issuedBefore = await countIssued();
-    const tokensBefore = await tokenCounts(dab.url);
+    const countsBefore = await dabCounts(dab.url);
     const callsBefore = sts.assumeRoleCalls;
     const rounds: BenchRound[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
@@ -183,7 +185,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
       rounds.push({ order, runs });
       progress(`${mix.name}: round ${r}/${ROUNDS}: dab/lean ${throughputRatio(runs.broker.run, runs.lean.run).toFixed(2)}, dab/audit ${throughputRatio(runs.broker.run, runs.audit.run).toFixed(2)}`);
     }
-    const tokensAfter = await tokenCounts(dab.url);
+    const countsAfter = await dabCounts(dab.url);
     figures.push({
       name: mix.name,
       description: mix.description,
@@ -193,7 +195,8 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
       warm,
       rounds,
       issuedRows: (await countIssued()) - issuedBefore,
-      tokens: { signed: tokensAfter.signed - tokensBefore.signed, reused: tokensAfter.reused - tokensBefore.reused },
+      tokens: { signed: countsAfter.signed - countsBefore.signed, reused: countsAfter.reused - countsBefore.reused },
+      auditBatches: { rows: countsAfter.batchRows - countsBefore.batchRows, inserts: countsAfter.batches - countsBefore.batches },
       assumeRoleInRuns: sts.assumeRoleCalls - callsBefore,
     });
   }
@@ -212,6 +215,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     assumeRoleCalls: sts.assumeRoleCalls,
     pairs,
     peakRss,
+    dabSetupPeakRss: peakReset ? setupPeakRss : undefined,
     dabFinalRss: dabUsage.rssBytes,
   });
 }

@@ -1,7 +1,12 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { OidcIssuer } from '../src/sandbox/oidc-issuer.js';
+import type { StsEmulator } from '../src/sandbox/sts-emulator.js';
+import { ADMIN_SUBJECT } from './bench-fixtures.js';
 
 /** CPU time and memory of one process, read from /proc (Linux). */
 export interface ProcUsage {
@@ -17,6 +22,11 @@ export interface ServerProcess {
   readonly pid: number;
   readonly url: string;
   usage(): ProcUsage;
+  /**
+   * Starts VmHWM afresh (Linux: "5" into /proc/PID/clear_refs), so the peak of a setup step can be
+   * told from the peak under load. False when the kernel or permissions do not allow it.
+   */
+  resetPeakRss(): boolean;
   /** The last lines the process wrote (stdout and stderr go to one log file). */
   logTail(lines?: number): string;
   /** SIGTERM, then SIGKILL if it has not exited within the grace time. Idempotent. */
@@ -76,6 +86,14 @@ function wrap(name: string, child: ChildProcess, url: string, logFile: string, g
       return readUsage(child.pid!);
     },
     logTail,
+    resetPeakRss() {
+      try {
+        writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+        return true;
+      } catch {
+        return false;
+      }
+    },
     stop() {
       stopping ??= (async () => {
         if (exited(child)) return;
@@ -96,12 +114,38 @@ function logTo(logFile: string): number {
 }
 
 /**
+ * The whole environment of a bench's `dab serve`: the issuer (and one admin, to register fixtures),
+ * the STS endpoint and region, a fingerprint key and explicit AWS credentials. Nothing is
+ * inherited: no DAB_* or AWS_* setting of the shell running the bench leaks in, nor ~/.aws files.
+ * The caller adds the store (DATABASE_URL or DAB_STORE_EMBEDDED) and any DAB_CONFIG.
+ */
+export function dabServeEnv(opts: { workDir: string; port: number; issuer: OidcIssuer; sts: StsEmulator }): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: opts.workDir,
+    DAB_PORT: String(opts.port),
+    DAB_ISSUERS: JSON.stringify([{ issuer: opts.issuer.issuer, audience: 'dab', jwksUrl: opts.issuer.jwksUrl }]),
+    DAB_ADMINS: JSON.stringify([{ issuer: opts.issuer.issuer, subject: ADMIN_SUBJECT }]),
+    DAB_AUDIT_FINGERPRINT_KEY: randomBytes(32).toString('hex'),
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_STS: opts.sts.url,
+    AWS_ACCESS_KEY_ID: opts.sts.baseCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: opts.sts.baseCredentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(opts.workDir, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(opts.workDir, 'no-aws-credentials'),
+  };
+}
+
+/**
  * Spawns dab exactly as an operator would (`node dist/src/cli/main.js serve`, configured only by
  * env) and waits until /readyz answers 200 (store open, migrations applied, listening).
  */
 export async function spawnDab(opts: { mainJs: string; env: Record<string, string>; port: number; logFile: string; register: (p: ServerProcess) => void }): Promise<ServerProcess> {
   const fd = logTo(opts.logFile);
-  const child = spawn(process.execPath, [opts.mainJs, 'serve'], { env: opts.env, stdio: ['ignore', fd, fd] });
+  // BENCH_DAB_CPU_PROF=<dir>: a V8 CPU profile of dab serve, written when it exits (see README).
+  const profile = process.env.BENCH_DAB_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_DAB_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, opts.mainJs, 'serve'], { env: opts.env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const url = `http://127.0.0.1:${opts.port}`;
   // close-with-grace drains for up to 10 s; past that, it is killed.

@@ -6,6 +6,7 @@
 import { Signer } from '@aws-sdk/rds-signer';
 import type { AssumedCredentials } from '../src/aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, signRdsToken, type SignToken, type TokenRequest } from '../src/aws/token-signer.js';
+import { median } from './bench-report.js';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -61,7 +62,6 @@ async function round(sign: SignToken, sameCaller: boolean): Promise<number> {
   return (used.user + used.system) / TOKENS;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   // Warm-up: JIT, and the caches of every session (a grant path in steady state).
