@@ -11,6 +11,7 @@ import { bundledMigrations, migrate } from '../src/store/migrate.js';
 import { createPostgresStore } from '../src/store/postgres-store.js';
 import { runSqlOnce, urlForDatabase } from '../src/store/run-sql.js';
 import type { Store } from '../src/store/store.js';
+import { grantShapedEvent } from './grant-shaped-event.js';
 
 const envInt = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const WRITERS = envInt('BENCH_WRITERS', 32);
@@ -19,16 +20,6 @@ const SEED_ROWS = envInt('BENCH_SEED_ROWS', 50_000);
 const POOL = envInt('BENCH_POOL', 10);
 const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function event(id: () => string, n: number): AuditEvent {
-  const now = new Date();
-  return {
-    eventId: id(), occurredAt: now, eventType: 'credential.issued', outcome: 'issued', reason: 'mapping_allows', rule: randomUUID(),
-    requestId: id(), actor: { issuer: 'https://idp.example', subject: `caller-${n}`, groups: ['payments'] }, sourceIp: '192.0.2.1',
-    userAgent: 'bench', databaseName: `db-${n % 20}`, accessLevel: 'ro', dbUser: `user_${n % 20}`, roleArn: 'arn:aws:iam::123456789012:role/ro',
-    sessionName: `dab.caller-${n % 500}`, sourceIdentity: `caller-${n}`, accessKeyId: `ASIA${(n % 500).toString().padStart(16, '0')}`,
-    tokenFingerprint: `hmac-sha256:${randomBytes(32).toString('hex')}`, expiresAt: new Date(now.getTime() + 900_000), callerReason: null,
-  };
-}
 
 async function withDatabase<T>(latest: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
   const name = `dab_gc_bench_${randomBytes(4).toString('hex')}`;
@@ -57,7 +48,7 @@ async function drive(write: (e: AuditEvent) => Promise<void>, id: () => string):
   await Promise.all(Array.from({ length: WRITERS }, async () => {
     while (Date.now() < until) {
       const t0 = performance.now();
-      await write(event(id, n++));
+      await write(grantShapedEvent(id, n++));
       latencies.push(performance.now() - t0);
     }
   }));

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { OidcIssuer } from '../src/sandbox/oidc-issuer.js';
-import type { StsEmulator } from '../src/sandbox/sts-emulator.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startOidcIssuer, type OidcIssuer } from '../src/sandbox/oidc-issuer.js';
+import { startStsEmulator, type StsEmulator } from '../src/sandbox/sts-emulator.js';
 import { runSqlOnce } from '../src/store/run-sql.js';
 import type { LoadEntry } from './load-protocol.js';
 
@@ -32,6 +35,21 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
 }
 
 /** The STS roles the registered databases name: one per level that has its own, plus the database's. */
+/**
+ * What every bench's dab needs around it, each undone by onCleanup: a temp dir (logs, config, any
+ * embedded store), the STS emulator with the bench databases' roles, and a local OIDC issuer.
+ */
+export async function startBenchSurroundings(onCleanup: (fn: () => unknown) => void, prefix: string): Promise<{ workDir: string; sts: StsEmulator; issuer: OidcIssuer }> {
+  const workDir = await mkdtemp(join(tmpdir(), prefix));
+  onCleanup(() => rm(workDir, { recursive: true, force: true }));
+  const sts = await startStsEmulator();
+  onCleanup(() => sts.close());
+  addBenchRoles(sts);
+  const issuer = await startOidcIssuer();
+  onCleanup(() => issuer.close());
+  return { workDir, sts, issuer };
+}
+
 export function addBenchRoles(sts: StsEmulator): void {
   for (const db of DATABASES) {
     for (const suffix of ['dab', ...LEVELS_WITH_OWN_ROLE]) {

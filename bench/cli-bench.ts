@@ -4,12 +4,8 @@
 // emulator, local issuer, all on loopback). Runs alternate, so drift falls on every command alike.
 // Knobs: BENCH_CLI_RUNS (15).
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOidcIssuer } from '../src/sandbox/oidc-issuer.js';
-import { startStsEmulator } from '../src/sandbox/sts-emulator.js';
-import { addBenchRoles, planDistinct, registerBenchFixtures } from './bench-fixtures.js';
+import { planDistinct, registerBenchFixtures, startBenchSurroundings } from './bench-fixtures.js';
 import { median } from './bench-report.js';
 import { createCleanupStack } from './cleanup-stack.js';
 import { dabServeEnv, freePort, spawnDab } from './server-process.js';
@@ -34,13 +30,7 @@ function timed(args: string[], env: Record<string, string>): Promise<number> {
 }
 
 try {
-  const workDir = await mkdtemp(join(tmpdir(), 'dab-cli-bench-'));
-  onCleanup(() => rm(workDir, { recursive: true, force: true }));
-  const sts = await startStsEmulator();
-  onCleanup(() => sts.close());
-  addBenchRoles(sts);
-  const issuer = await startOidcIssuer();
-  onCleanup(() => issuer.close());
+  const { workDir, sts, issuer } = await startBenchSurroundings(onCleanup, 'dab-cli-bench-');
   const port = await freePort();
   const env = { ...dabServeEnv({ workDir, port, issuer, sts }), DAB_STORE_EMBEDDED: 'true', DAB_DATA_DIR: join(workDir, 'store') };
   const dab = await spawnDab({ mainJs, port, env, logFile: join(workDir, 'dab.log'), register: (p) => onCleanup(() => p.stop()) });

@@ -1,14 +1,11 @@
 // npm run bench: dab's grant path under load, measured from outside, next to a lean floor (the
 // cheapest audited credentials endpoint) and an audit floor (the same, writing into dab's own
 // audit table), each server in its own process, over two caller mixes. See bench-report.ts.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startOidcIssuer } from '../src/sandbox/oidc-issuer.js';
-import { startStsEmulator } from '../src/sandbox/sts-emulator.js';
 import { runSqlOnce } from '../src/store/run-sql.js';
-import { addBenchRoles, createBenchDatabase, planDistinct, planRepeating, registerBenchFixtures, type MixPlan } from './bench-fixtures.js';
+import { createBenchDatabase, planDistinct, planRepeating, registerBenchFixtures, startBenchSurroundings, type MixPlan } from './bench-fixtures.js';
 import { createCleanupStack } from './cleanup-stack.js';
 import { printReport, SERVER_LABEL, throughputRatio, type BenchRound, type Measured, type MixFigures, type ServerName } from './bench-report.js';
 import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
@@ -94,13 +91,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
   const mixes = chosenMixes();
   const db = await createBenchDatabase(serverUrl);
   onCleanup(() => db.remove());
-  const workDir = await mkdtemp(join(tmpdir(), 'dab-bench-'));
-  onCleanup(() => rm(workDir, { recursive: true, force: true }));
-  const sts = await startStsEmulator();
-  onCleanup(() => sts.close());
-  addBenchRoles(sts);
-  const issuer = await startOidcIssuer();
-  onCleanup(() => issuer.close());
+  const { workDir, sts, issuer } = await startBenchSurroundings(onCleanup, 'dab-bench-');
   await runSqlOnce(db.url, LEAN_FLOOR_TABLE_SQL);
 
   progress('starting dab serve');

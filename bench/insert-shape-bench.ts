@@ -4,7 +4,7 @@
 // backends (so the load generator and other processes do not count), rows/s is for the record.
 //   npm run bench:insert-shape      (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 // Knobs: BENCH_BATCH_ROWS (8), BENCH_WRITERS (4: concurrent INSERTs), BENCH_SECONDS (3), BENCH_ROUNDS (3).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { auditEventParams, insertAuditEvents, type AuditEvent } from '../src/audit/audit-repo.js';
 import { uuidV7 } from '../src/audit/uuid-v7.js';
@@ -12,6 +12,7 @@ import { migrate } from '../src/store/migrate.js';
 import { createPostgresStore } from '../src/store/postgres-store.js';
 import { runSqlOnce, urlForDatabase } from '../src/store/run-sql.js';
 import type { Queryable, Store } from '../src/store/store.js';
+import { grantShapedEvent } from './grant-shaped-event.js';
 
 const envInt = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const BATCH = envInt('BENCH_BATCH_ROWS', 8);
@@ -21,16 +22,6 @@ const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const macKey = randomBytes(32);
 
-function event(n: number): AuditEvent {
-  const now = new Date();
-  return {
-    eventId: uuidV7(), occurredAt: now, eventType: 'credential.issued', outcome: 'issued', reason: 'mapping_allows', rule: randomUUID(),
-    requestId: uuidV7(), actor: { issuer: 'https://idp.example', subject: `caller-${n}`, groups: ['payments'] }, sourceIp: '192.0.2.1',
-    userAgent: 'bench', databaseName: `db-${n % 20}`, accessLevel: 'ro', dbUser: `user_${n % 20}`, roleArn: 'arn:aws:iam::123456789012:role/ro',
-    sessionName: `dab.caller-${n % 500}`, sourceIdentity: `caller-${n}`, accessKeyId: `ASIA${(n % 500).toString().padStart(16, '0')}`,
-    tokenFingerprint: `hmac-sha256:${randomBytes(32).toString('hex')}`, expiresAt: new Date(now.getTime() + 900_000), callerReason: null,
-  };
-}
 
 // The unnest shape: one array parameter per column, so one text (and one plan) for any batch size.
 // actor_groups is text[] per row, which unnest cannot take as a 2-D array: it travels as JSON.
@@ -85,7 +76,7 @@ try {
     const before = await backendMicros(observer, name);
     await Promise.all(Array.from({ length: WRITERS }, async () => {
       while (Date.now() < until) {
-        await variants[variant]!(Array.from({ length: BATCH }, () => event(n++)));
+        await variants[variant]!(Array.from({ length: BATCH }, () => grantShapedEvent(uuidV7, n++)));
         rows += BATCH;
       }
     }));
