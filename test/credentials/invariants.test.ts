@@ -71,7 +71,8 @@ t.test('invariant 2: every denial is recorded with its reason and rule, and all 
 });
 
 t.test('concurrent misses for one (role, ExternalId, caller) make exactly one AssumeRole', async (t) => {
-  const h = await startHarness(t);
+  // Counting calls: a slow machine must not turn one call into a timed-out call plus its retry.
+  const h = await startHarness(t, { config: (c) => Object.assign(c.sts, { requestTimeoutMs: 10_000, deadlineMs: 20_000 }) });
   await h.registerOrders();
   await h.map('group:payments', 'orders', ['ro', 'rw']);
   const alice = await h.token('alice', ['payments']);
