@@ -10,6 +10,7 @@ import type { AssumeRole } from './aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { setupAuditWriter } from './audit/audit-writer-setup.js';
+import { sealLagSeconds } from './audit/seal-repo.js';
 import { uuidV7 } from './audit/uuid-v7.js';
 import { auditQueryRoutes } from './audit/audit-query-routes.js';
 import { createAuditQueryService } from './audit/audit-query-service.js';
@@ -25,7 +26,7 @@ import { registerAccessLog } from './http/access-log.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { frameworkErrorOptions } from './http/framework-errors.js';
 import { healthRoutes } from './http/health-routes.js';
-import { createMetrics, registerRequestMetrics } from './http/metrics.js';
+import { createMetrics, gaugeAtScrape, registerRequestMetrics } from './http/metrics.js';
 import { openApiOptions } from './http/openapi.js';
 import { ProblemSchema } from './http/problem.js';
 import { serverLimits } from './http/server-limits.js';
@@ -133,6 +134,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const baseSigner = deps.signToken ?? createRdsTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
   const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey);
+  gaugeAtScrape(metrics, 'dab_sts_session_cache_entries', 'STS role sessions held in the session cache', () => sessions.size);
+  gaugeAtScrape(metrics, 'dab_audit_seal_lag_seconds', 'Age of the oldest audit row no seal covers yet; 0 when every row is sealed', () => sealLagSeconds(deps.store, now()));
   const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });

@@ -109,3 +109,14 @@ export async function countUnsealed(db: Queryable, afterId: number): Promise<num
   const { rows } = await db.query<{ n: unknown }>('SELECT count(*) AS n FROM audit_events WHERE id > $1', [afterId]);
   return Number(rows[0]?.n ?? 0);
 }
+
+/**
+ * How long the oldest row no seal covers has waited, in seconds (0 when every row is sealed): the
+ * seal lag operators alert on, since an unsealed row is not yet tamper-evident.
+ */
+export async function sealLagSeconds(db: Queryable, now: Date): Promise<number> {
+  const head = await sealHead(db);
+  const { rows } = await db.query<{ occurred_at: Date | string }>('SELECT occurred_at FROM audit_events WHERE id > $1 ORDER BY id LIMIT 1', [head?.lastId ?? 0]);
+  const oldest = rows[0]?.occurred_at;
+  return oldest === undefined ? 0 : Math.max(0, (now.getTime() - new Date(oldest).getTime()) / 1000);
+}

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dabVersion } from '../dab-version.js';
 import { CliError, EXIT, usage, type CliIo } from './cli-errors.js';
 
 const HELP = `dab — database access broker
@@ -58,19 +56,6 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     run: async (args, io) => (await (configured(io) ? COMMANDS.serve : COMMANDS.sandbox)!()).run(args, io),
   }),
 };
-
-/** package.json's version, found by walking up from this file (src/cli or dist/src/cli). */
-export function dabVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'db-access-broker' && pkg.version) return pkg.version;
-    } catch {
-      // No package.json here (or not ours): keep walking up.
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
-}
 
 /** Runs one CLI command; resolves to the exit code. Expected failures print one line, no stack. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

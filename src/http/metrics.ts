@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { dabVersion } from '../dab-version.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** One registry per app instance: no global state shared between tests or instances. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'dab_' });
+  // prom-client's process_* and nodejs_* series under their standard names, which stock Node.js
+  // dashboards and alerts look for (a prefix would hide them).
+  collectDefaultMetrics({ register: registry });
+  new Gauge({ name: 'dab_build_info', help: 'Always 1; the labels say which dab and Node.js this is', labelNames: ['version', 'node_version'], registers: [registry] })
+    .set({ version: dabVersion(), node_version: process.version }, 1);
   return {
     registry,
     grants: new Counter({ name: 'dab_grants_total', help: 'Credential requests by outcome and access level', labelNames: ['outcome', 'level', 'reason'], registers: [registry] }),
@@ -23,6 +28,25 @@ export function createMetrics() {
     rateLimitAuditRows: new Counter({ name: 'dab_rate_limit_audit_rows_total', help: 'Rate-limit audit rows (started + summary) by write result', labelNames: ['result'], registers: [registry] }),
     requestDuration: new Histogram({ name: 'dab_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] }),
   };
+}
+
+/**
+ * A gauge read when Prometheus scrapes (a cache's size, the age of the oldest unsealed row). A read
+ * that fails (store unreachable) reports NaN rather than failing the whole scrape.
+ */
+export function gaugeAtScrape(metrics: Metrics, name: string, help: string, read: () => number | Promise<number>): void {
+  new Gauge({
+    name,
+    help,
+    registers: [metrics.registry],
+    async collect() {
+      try {
+        this.set(await read());
+      } catch {
+        this.set(Number.NaN);
+      }
+    },
+  });
 }
 
 /** Times every request by its route pattern (not its URL, so cardinality stays bounded). */
