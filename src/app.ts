@@ -135,6 +135,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
   const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey);
   gaugeAtScrape(metrics, 'dab_sts_session_cache_entries', 'STS role sessions held in the session cache', () => sessions.size);
+  if (integrity.checkpoints.enabled) {
+    // NaN until this process has signed (or found in the checkpoint file) a checkpoint.
+    gaugeAtScrape(metrics, 'dab_audit_checkpoint_age_seconds', 'Age of the newest signed checkpoint this instance knows of', () => {
+      const at = integrity.checkpoints.latestSignedAt;
+      return at === undefined ? Number.NaN : Math.max(0, (now().getTime() - Date.parse(at)) / 1000);
+    });
+  }
   gaugeAtScrape(metrics, 'dab_audit_seal_lag_seconds', 'Age of the oldest audit row no seal covers yet; 0 when every row is sealed', () => sealLagSeconds(deps.store, now()));
   const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.

@@ -71,6 +71,10 @@ export function createCheckpointer({ store, key, file, intervalMs, now, log }: C
 
   return {
     enabled: Boolean(key),
+    /** When the newest checkpoint this process knows of was signed (ISO time), if any. */
+    get latestSignedAt(): string | undefined {
+      return latest?.at;
+    },
     /** After a sealing round: sign the new head unless one was signed less than intervalMs ago. */
     async afterSealing(head: Seal): Promise<void> {
       if (!key || (intervalMs > 0 && Date.now() - lastIssuedAt < intervalMs)) return;

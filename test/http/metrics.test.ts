@@ -1,6 +1,10 @@
 // /metrics: Node's and the process's series under their standard names (stock dashboards find
 // them), which dab and Node this is, and the gauges read at scrape time — the STS session cache's
 // size and the seal lag (age of the oldest row no seal covers) — which never fail the scrape.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { dabVersion } from '../../src/dab-version.js';
@@ -56,4 +60,20 @@ t.test('a store that cannot answer makes the seal lag NaN, not a failed scrape',
   // prom-client writes "Nan"; Prometheus parses NaN in any case.
   t.match(text, /^dab_audit_seal_lag_seconds nan$/im, 'NaN');
   t.match(text, /^dab_build_info\{/m, 'and the rest of the scrape is there');
+});
+
+t.test('checkpoint age: absent without checkpoint signing, NaN until the first, then its age', async (t) => {
+  const plain = await startHarness(t);
+  t.notMatch(await scrape(plain), /^dab_audit_checkpoint_age_seconds/m, 'no gauge when checkpoints are off');
+
+  const dir = mkdtempSync(join(tmpdir(), 'dab-metrics-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'key.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const h = await startHarness(t, { config: (c) => Object.assign(c.audit, { sealIntervalSeconds: 0, checkpointIntervalSeconds: 0, checkpointKeyFile: join(dir, 'key.pem') }) });
+  t.match(await scrape(h), /^dab_audit_checkpoint_age_seconds nan$/im, 'NaN before any checkpoint');
+  await insertAuditEvent(h.store, probeEvent('sealed and signed'), macKeyOf(h));
+  await h.app.auditSealer.sealNow();
+  h.clock.offsetMs = 90_000;
+  const age = gauge(await scrape(h), 'dab_audit_checkpoint_age_seconds');
+  t.ok(age >= 90 && age < 600, `the checkpoint's age by dab's clock (${age} s)`);
 });
