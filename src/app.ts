@@ -151,7 +151,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   const limits = createRateLimits(config.rateLimit, { store: deps.store, macKey: eventMacKey, metrics, log: app.log });
   app.addHook('onClose', () => limits.close());
-  await app.register(healthRoutes, { store: deps.store, metrics });
+  await app.register(healthRoutes, { store: deps.store, metrics, metricsOnPublicPort: config.metrics.onPublicPort });
+  app.decorate('metricsRegistry', metrics.registry);
   // Each tier is its own encapsulated context with its own authentication hook.
   await app.register(async (callerScope) => {
     requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure, limits.caller);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { createAssumeRole } from './aws/sts-client.js';
 import type { Config } from './config/config-schema.js';
+import { startMetricsListener } from './http/metrics-listener.js';
 import { migrate } from './store/migrate.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -10,6 +11,8 @@ import type { Store } from './store/store.js';
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** The metrics listener's URL, when metrics.port is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -33,10 +36,16 @@ export async function startServer(config: Config, opts: { credentials?: Paramete
     app.log.info({ store: store.kind }, 'store ready');
     const url = await app.listen({ host: config.listen.host, port: config.listen.port });
     const running = app;
+    const metricsListener = config.metrics.port === undefined
+      ? undefined
+      : await startMetricsListener(app.metricsRegistry, config.metrics.host, config.metrics.port, (err) => running.log.error({ err: { message: err.message } }, 'metrics collection failed'));
+    if (metricsListener) app.log.info({ url: metricsListener.url }, 'metrics listener ready');
     return {
       app: running,
       url,
+      ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
       async close() {
+        await metricsListener?.close();
         await running.close();
         aws.destroy();
         await store.close();

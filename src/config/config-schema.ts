@@ -49,6 +49,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // /metrics on a listener of its own (metrics.port), so it can be kept off the public port.
+    metrics: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+        port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+        // false: the public listener answers 404 on /metrics (needs metrics.port).
+        onPublicPort: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
     store: Type.Object(
       {

@@ -19,6 +19,7 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['DAB_PORT', 'listen.port', 'integer'],
   ['DAB_TRUST_PROXY', 'listen.trustProxy', 'boolean'],
   ['DAB_LOG_LEVEL', 'logLevel', 'string'],
+  ['DAB_METRICS_PORT', 'metrics.port', 'integer'],
   ['DATABASE_URL', 'store.url', 'string'],
   ['DAB_DATA_DIR', 'store.dataDir', 'string'],
   ['DAB_STORE_EMBEDDED', 'store.embedded', 'boolean'],
@@ -76,6 +77,9 @@ export function parseConfig(input: unknown): Config {
   checkSessionReuse(config.sts);
   if (config.listen.headersTimeoutMs > config.listen.requestTimeoutMs) {
     throw new ConfigError('config listen.headersTimeoutMs: must not exceed listen.requestTimeoutMs (the headers are part of the request)');
+  }
+  if (!config.metrics.onPublicPort && config.metrics.port === undefined) {
+    throw new ConfigError('config metrics.onPublicPort: false needs metrics.port, or /metrics would be served nowhere');
   }
   if (config.audit.checkpointFile && !config.audit.checkpointKeyFile) {
     throw new ConfigError('config audit.checkpointFile (DAB_AUDIT_CHECKPOINT_FILE): needs audit.checkpointKeyFile too, or there is nothing to write');

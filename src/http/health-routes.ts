@@ -14,7 +14,7 @@ const Status = Type.Object({ status: Type.String() });
 const PRIVILEGES_OK_CACHE_MS = 30_000;
 
 /** Liveness, readiness and metrics: unauthenticated, for orchestrators and scrapers. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Metrics }> = async (app, { store, metrics }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Metrics; metricsOnPublicPort: boolean }> = async (app, { store, metrics, metricsOnPublicPort }) => {
   // Read once: probes run every few seconds and the shipped migrations never change at run time.
   const migrations = bundledMigrations();
   let privilegesOkUntil = 0;
@@ -47,7 +47,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Me
     return { status: 'ready' };
   });
 
+  // Off here when metrics.onPublicPort is false: then only the metrics listener serves it.
+  if (!metricsOnPublicPort) return;
   app.get('/metrics', {
-    schema: { operationId: 'metrics', tags, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
+    schema: { operationId: 'metrics', tags, summary: 'Prometheus metrics (unless metrics.onPublicPort is false: then on metrics.port only)', produces: ['text/plain'], response: { 200: Type.String() } },
   }, async (_request, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 };

@@ -4,6 +4,13 @@ import { dabVersion } from '../dab-version.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's Prometheus registry (the metrics listener serves it on metrics.port). */
+    metricsRegistry: Registry;
+  }
+}
+
 /** One registry per app instance: no global state shared between tests or instances. */
 export function createMetrics() {
   const registry = new Registry();
