@@ -3,8 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createRateLimits } from './abuse/rate-limits.js';
-import { requireTier } from './auth/auth-hooks.js';
+import { requireTier, type Tier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { createJwtAuthenticator } from './auth/jwt-authenticator.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
@@ -104,7 +105,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   await app.register(swagger, openApiOptions());
 
-  const verifier = createJwtVerifier(config.auth, deps.fetch);
+  const jwt = createJwtAuthenticator(createJwtVerifier(config.auth, deps.fetch));
+  const authenticatorsFor = (_tier: Tier) => [jwt];
   const countAuthFailure = (reason: string) => metrics.authFailures.inc({ reason });
   const assumeRole: AssumeRole = async (input) => {
     try {
@@ -144,12 +146,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(healthRoutes, { store: deps.store, metrics });
   // Each tier is its own encapsulated context with its own authentication hook.
   await app.register(async (callerScope) => {
-    requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure, limits.caller);
+    requireTier(callerScope, 'caller', authenticatorsFor('caller'), config.auth, countAuthFailure, limits.caller);
     await callerScope.register(credentialsRoutes, { service: grants });
     await callerScope.register(myAccessRoutes, { access, now });
   });
   await app.register(async (adminScope) => {
-    requireTier(adminScope, 'admin', verifier, config.auth, countAuthFailure, limits.admin);
+    requireTier(adminScope, 'admin', authenticatorsFor('admin'), config.auth, countAuthFailure, limits.admin);
     await adminScope.register(databasesRoutes, { service: databases });
     await adminScope.register(mappingsRoutes, { service: mappings });
     await adminScope.register(accessRoutes, { access, now });
@@ -158,7 +160,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   // Auditors read and verify the log; they cannot mint credentials or change mappings.
   await app.register(async (auditorScope) => {
-    requireTier(auditorScope, 'auditor', verifier, config.auth, countAuthFailure);
+    requireTier(auditorScope, 'auditor', authenticatorsFor('auditor'), config.auth, countAuthFailure);
     // AUDITOR ROUTES: register auditor-tier plugins here.
     await auditorScope.register(verifyRoutes, { store: deps.store, checkpoints: integrity.checkpoints, publicKey: integrity.publicKey, macKey: eventMacKey });
     await auditorScope.register(auditQueryRoutes, { service: createAuditQueryService({ store: deps.store, fingerprint }) });
