@@ -6,6 +6,10 @@ import { createRateLimits } from './abuse/rate-limits.js';
 import { requireTier, type Tier } from './auth/auth-hooks.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { createJwtAuthenticator } from './auth/jwt-authenticator.js';
+import { createAwsAuthenticator } from './auth/aws-authenticator.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { AWS_ISSUER } from './auth/aws-principal.js';
+import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
@@ -106,7 +110,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(swagger, openApiOptions());
 
   const jwt = createJwtAuthenticator(createJwtVerifier(config.auth, deps.fetch));
-  const authenticatorsFor = (_tier: Tier) => [jwt];
+  const awsConfig = config.auth.aws;
+  const aws = awsConfig && createAwsAuthenticator({
+    config: awsConfig,
+    defaultRegion: config.sts.region,
+    clockToleranceSeconds: config.auth.clockToleranceSeconds,
+    now,
+    onStsCall: (result) => metrics.callerIdentity.inc({ result }),
+  });
+  // JWTs everywhere; AWS IAM callers on the tiers auth.aws.tiers names.
+  const authenticatorsFor = (tier: Tier): Authenticator[] => (aws && awsConfig.tiers.includes(tier) ? [jwt, aws] : [jwt]);
   const countAuthFailure = (reason: string) => metrics.authFailures.inc({ reason });
   const assumeRole: AssumeRole = async (input) => {
     try {
@@ -138,12 +151,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
-  const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
+  const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: [...config.auth.issuers.map((i) => i.issuer), ...(awsConfig ? [AWS_ISSUER] : [])], onChange: access.invalidate });
   const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, onChange: access.invalidate });
 
   const limits = createRateLimits(config.rateLimit, { store: deps.store, macKey: eventMacKey, metrics, log: app.log });
   app.addHook('onClose', () => limits.close());
   await app.register(healthRoutes, { store: deps.store, metrics });
+  await app.register(awsDiscoveryRoutes, { aws: awsConfig });
   // Each tier is its own encapsulated context with its own authentication hook.
   await app.register(async (callerScope) => {
     requireTier(callerScope, 'caller', authenticatorsFor('caller'), config.auth, countAuthFailure, limits.caller);

@@ -126,6 +126,10 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
       sslmode: 'verify-full',
     },
   },
+  awsAuthInfo: {
+    ok: 'AWS IAM callers are accepted: sign this server id into the proof',
+    response: { serverId: 'dab.prod.example.com', proofFormat: 'dab-aws-v1', maxProofAgeSeconds: 300, tiers: ['caller'] },
+  },
   myAccess: {
     ok: 'The databases and levels you can get right now, and the mapping that gives each',
     response: { at: AT, items: [{ database: 'orders', level: 'ro', mapping: 'orders-api-ro', requireReason: false }] },
