@@ -66,6 +66,7 @@ const grantEvent = {
   expiresAt: '2026-12-01T14:20:00.000Z',
   callerReason: null,
   details: null,
+  awsCaller: null,
 };
 
 const impact = {
