@@ -50,7 +50,7 @@ export function createCallerIdentityClient(opts: CallerIdentityClientOptions): (
           timeout: opts.timeoutMs,
           agent: false,
         },
-        (res) => readCapped(res, opts.maxResponseBytes).then((body) => resolve(interpret(res.statusCode ?? 0, body)), reject),
+        (res) => readCapped(res, opts.maxResponseBytes).then((body) => interpret(res.statusCode ?? 0, body)).then(resolve, reject),
       );
       req.on('timeout', () => req.destroy(new StsIdentityError('unavailable', 'timeout')));
       // Wall-clock bound as well: a server trickling bytes keeps resetting the idle timeout above.

@@ -90,7 +90,8 @@ export function parseProof(bearer: string, rules: ProofRules, now: Date): Parsed
   const nowMs = now.getTime();
   if (signedMs > nowMs + rules.clockToleranceSeconds * 1000) refuse('proof_from_future', 'the AWS proof was signed in the future (X-Amz-Date is ahead of dab\'s clock)');
   const usableUntilMs = Math.min(signedMs + rules.maxAgeSeconds * 1000, signedMs + expires * 1000);
-  if (nowMs >= usableUntilMs + rules.clockToleranceSeconds * 1000) {
+  // dab's own bound, by dab's clock: no tolerance added (clients sign a new proof a minute before).
+  if (nowMs >= usableUntilMs) {
     refuse('proof_stale', `the AWS proof is too old: sign a new one (dab accepts proofs for ${Math.min(rules.maxAgeSeconds, expires)} s)`);
   }
   return { scheme: scheme as 'https' | 'http', host, params, accessKeyId: scope?.[1] as string, signedAt: signedAt as Date, usableUntil: new Date(usableUntilMs) };
