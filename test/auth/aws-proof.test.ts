@@ -85,19 +85,19 @@ t.test('expired credentials are refused by STS, so by dab', async (t) => {
 });
 
 t.test('a verified proof is reused from the cache: one STS call, however many requests', async (t) => {
-  // Signed at seconds no other test uses, so no earlier test has cached the same proof.
-  const proof = await signedProof({ endpoint, signedAt: new Date(Date.now() - 7000) });
+  // An X-Amz-Expires no other test uses, so no earlier test has cached the same proof.
+  const proof = await signedProof({ endpoint, expiresIn: 297 });
   const before = h.sts.callerIdentityCalls;
   for (let i = 0; i < 3; i++) t.equal((await grant(proof)).statusCode, 200);
   t.equal(h.sts.callerIdentityCalls - before, 1);
-  t.equal((await grant(await signedProof({ endpoint, signedAt: new Date(Date.now() - 8000) }))).statusCode, 200, 'another proof');
+  t.equal((await grant(await signedProof({ endpoint, expiresIn: 298 }))).statusCode, 200, 'another proof');
   t.equal(h.sts.callerIdentityCalls - before, 2, 'is verified on its own');
 });
 
 t.test('a cached proof is not used beyond its freshness bound', async (t) => {
-  const proof = await signedProof({ endpoint, signedAt: new Date(Date.now() - 9000) });
+  const proof = await signedProof({ endpoint, expiresIn: 299 });
   t.equal((await grant(proof)).statusCode, 200);
-  h.clock.offsetMs = 292_000; // 301 s after signing
+  h.clock.offsetMs = 300_000; // its bound: 299 s after signing
   t.teardown(() => void (h.clock.offsetMs = 0));
   const res = await grant(proof);
   t.equal(res.statusCode, 401);
