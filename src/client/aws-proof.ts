@@ -64,7 +64,12 @@ async function resolveServerId(opts: AwsProofOptions, env: Record<string, string
   if (given) return given;
   if (!opts.dabUrl) throw new Error('the AWS proof needs dab\'s server id: pass serverId / --aws-server-id or set DAB_AWS_SERVER_ID');
   const res = await (opts.fetch ?? fetch)(new URL('/v1/auth/aws', opts.dabUrl), { signal: AbortSignal.timeout(10_000) });
-  const body = (await res.json().catch(() => ({}))) as { serverId?: unknown };
+  let body: { serverId?: unknown } = {};
+  try {
+    body = JSON.parse(await res.text()) as typeof body;
+  } catch {
+    // not JSON: reported below as "does not accept AWS IAM callers"
+  }
   if (!res.ok || typeof body.serverId !== 'string') throw new Error(`dab at ${opts.dabUrl} does not accept AWS IAM callers (GET /v1/auth/aws answered ${res.status})`);
   return body.serverId;
 }
