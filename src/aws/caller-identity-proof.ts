@@ -3,6 +3,7 @@
 // it, checks every part a forged or replayed proof could bend (the lessons of Vault CVE-2020-16250,
 // aws-iam-authenticator CVE-2022-2385 and the binding-header advisories), and rebuilds the request
 // from the parsed values alone (caller-identity-client.ts).
+import { parseAmzDate } from './amz-date.js';
 
 export const AWS_PROOF_PREFIX = 'dab-aws-v1.';
 export const SERVER_ID_HEADER = 'x-dab-server-id';
@@ -131,15 +132,6 @@ export function rebuildProofUrl(proof: ParsedProof): URL {
     .map((name) => `${name}=${escape(proof.params.get(name) as string)}`)
     .join('&');
   return new URL(`${proof.scheme}://${proof.host}/?${query}`);
-}
-
-/** yyyymmddThhmmssZ, strictly (round-trip checked, so 20250231T… is refused). */
-function parseAmzDate(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return date.toISOString().replace(/[-:]|\.\d{3}/g, '') === value ? date : undefined;
 }
 
 /** The STS hosts of a partition and regions: the global one (aws only) and each regional one. */

@@ -2,6 +2,7 @@
 // sandbox (STS emulator, fake RDS) checks signatures exactly like AWS does
 // instead of trusting whatever the broker sends.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { parseAmzDate } from '../aws/amz-date.js';
 
 export interface CredentialLookup {
   (accessKeyId: string): { secretAccessKey: string; sessionToken?: string } | undefined;
@@ -84,15 +85,6 @@ function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a, 'utf8');
   const bb = Buffer.from(b, 'utf8');
   return ab.length === bb.length && timingSafeEqual(ab, bb);
-}
-
-/** Parses yyyymmddThhmmssZ strictly (round-trip checked so 20250231 is rejected). */
-function parseAmzDate(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return date.toISOString().replace(/[-:]|\.\d{3}/g, '') === value ? date : undefined;
 }
 
 interface Scope { accessKeyId: string; date: string; region: string; service: string }

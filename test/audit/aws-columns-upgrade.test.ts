@@ -1,14 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import t from 'tap';
-import { canonicalTimestamp, computeSealHash, GENESIS_HASH, gapsOf, rowsDigest } from '../../src/audit/audit-canonical.js';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
 import { eventMac } from '../../src/audit/event-mac.js';
-import { insertSeal, readRowHashes, sealHead } from '../../src/audit/seal-repo.js';
+import { sealHead } from '../../src/audit/seal-repo.js';
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
 import { migrate } from '../../src/store/migrate.js';
 import { openTestStore } from '../support/test-store.js';
-import { asSuperuser } from '../support/seal-helpers.js';
+import { asSuperuser, writeFirstSeal } from '../support/seal-helpers.js';
 
 // Migration 010 adds the AWS caller columns. Rows and format-2 seals written before it keep
 // verifying (their MACs never covered the new columns, and still do not while they are null);
@@ -26,17 +25,7 @@ for (let i = 0; i < 3; i++) {
     e.eventId, e.occurredAt, e.eventType, e.outcome, e.reason, e.actor.issuer, e.actor.subject, e.actor.groups, eventMac(key, e),
   ]);
 }
-{
-  const ids: number[] = [];
-  const hashes: Buffer[] = [];
-  for await (const row of readRowHashes(store, 1, 3, 100, 2)) {
-    ids.push(row.id);
-    hashes.push(row.hash);
-  }
-  const rowHashes = Buffer.concat(hashes);
-  const header = { seq: 1, format: 2, firstId: 1, lastId: 3, rowCount: ids.length, gaps: gapsOf(1, 3, ids), rowsDigest: rowsDigest(rowHashes), prevSealHash: GENESIS_HASH, sealedAt: canonicalTimestamp(new Date()) };
-  await insertSeal(store, { ...header, sealHash: computeSealHash(header), rowHashes });
-}
+await writeFirstSeal(store, 2, 1, 3);
 
 await migrate(store);
 await insertAuditEvent(store, {
