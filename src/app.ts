@@ -10,6 +10,7 @@ import { createAwsAuthenticator } from './auth/aws-authenticator.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { AWS_ISSUER } from './auth/aws-principal.js';
 import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
+import { createStsFailureAudit } from './auth/aws-failure-audit.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
@@ -117,6 +118,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     clockToleranceSeconds: config.auth.clockToleranceSeconds,
     now,
     onStsCall: (result) => metrics.callerIdentity.inc({ result }),
+    onStsFailure: createStsFailureAudit({ store: deps.store, macKey: eventMacKey, now, log: app.log, windowSeconds: config.rateLimit.summaryWindowSeconds }),
   });
   // JWTs everywhere; AWS IAM callers on the tiers auth.aws.tiers names.
   const authenticatorsFor = (tier: Tier): Authenticator[] => (aws && awsConfig.tiers.includes(tier) ? [jwt, aws] : [jwt]);

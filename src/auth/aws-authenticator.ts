@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { createCallerIdentityClient, StsIdentityError, type CallerIdentity } from '../aws/caller-identity-client.js';
 import { AWS_PROOF_PREFIX, parseProof, ProofError, stsHostsFor, type ParsedProof, type ProofRules } from '../aws/caller-identity-proof.js';
 import { STS_RETRY_AFTER_SECONDS } from '../aws/sts-errors.js';
@@ -7,7 +8,7 @@ import type { Authenticator } from './authenticator.js';
 import { awsCaller } from './aws-principal.js';
 import type { Caller } from './caller.js';
 import { unauthenticated } from './jwt-verifier.js';
-import { withFailureReason } from './token-lifetime.js';
+import { failureReason, withFailureReason } from './token-lifetime.js';
 
 export interface AwsAuthenticatorOptions {
   config: AwsAuthConfig;
@@ -17,6 +18,8 @@ export interface AwsAuthenticatorOptions {
   now: () => Date;
   /** Counts each GetCallerIdentity call by result (ok, refused, unavailable, bad_response). */
   onStsCall?: (result: string) => void;
+  /** Told each STS failure (not the caller's fault) with its reason, for the audit log. */
+  onStsFailure?: (reason: string, request: FastifyRequest) => void;
   /** Replaces the HTTP call (tests of the cache); default: the real one. */
   getCallerIdentity?: (proof: ParsedProof) => Promise<CallerIdentity>;
 }
@@ -44,7 +47,7 @@ export function createAwsAuthenticator(opts: AwsAuthenticatorOptions): Authentic
   return {
     kind: 'aws',
     accepts: (bearer) => bearer.startsWith(AWS_PROOF_PREFIX),
-    async authenticate(bearer) {
+    async authenticate(bearer, request) {
       const now = opts.now();
       const hit = cache.get(bearer);
       if (hit && hit.until > now.getTime()) {
@@ -68,7 +71,9 @@ export function createAwsAuthenticator(opts: AwsAuthenticatorOptions): Authentic
       } catch (err) {
         const e = err instanceof StsIdentityError ? err : new StsIdentityError('unavailable', 'error');
         opts.onStsCall?.(e.kind);
-        throw stsProblem(e);
+        const problem = stsProblem(e);
+        if (e.kind !== 'refused') opts.onStsFailure?.(failureReason(problem), request);
+        throw problem;
       }
       const caller = awsCaller(identity.arn, identity.account, config.partition);
       if (typeof caller === 'string') throw withFailureReason(unauthenticated(caller), 'aws_principal_not_accepted');
