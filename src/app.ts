@@ -3,14 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createRateLimits } from './abuse/rate-limits.js';
-import { requireTier, type Tier } from './auth/auth-hooks.js';
-import { createJwtVerifier } from './auth/jwt-verifier.js';
-import { createJwtAuthenticator } from './auth/jwt-authenticator.js';
-import { createAwsAuthenticator } from './auth/aws-authenticator.js';
-import type { Authenticator } from './auth/authenticator.js';
+import { requireTier } from './auth/auth-hooks.js';
 import { AWS_ISSUER } from './auth/aws-principal.js';
 import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
-import { createStsFailureAudit } from './auth/aws-failure-audit.js';
+import { createTierAuthenticators } from './auth/tier-authenticators.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
@@ -110,18 +106,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   await app.register(swagger, openApiOptions());
 
-  const jwt = createJwtAuthenticator(createJwtVerifier(config.auth, deps.fetch));
+  const authenticatorsFor = createTierAuthenticators({ config, store: deps.store, macKey: eventMacKey, metrics, now, log: app.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   const awsConfig = config.auth.aws;
-  const aws = awsConfig && createAwsAuthenticator({
-    config: awsConfig,
-    defaultRegion: config.sts.region,
-    clockToleranceSeconds: config.auth.clockToleranceSeconds,
-    now,
-    onStsCall: (result) => metrics.callerIdentity.inc({ result }),
-    onStsFailure: createStsFailureAudit({ store: deps.store, macKey: eventMacKey, now, log: app.log, windowSeconds: config.rateLimit.summaryWindowSeconds }),
-  });
-  // JWTs everywhere; AWS IAM callers on the tiers auth.aws.tiers names.
-  const authenticatorsFor = (tier: Tier): Authenticator[] => (aws && awsConfig.tiers.includes(tier) ? [jwt, aws] : [jwt]);
   const countAuthFailure = (reason: string) => metrics.authFailures.inc({ reason });
   const assumeRole: AssumeRole = async (input) => {
     try {
