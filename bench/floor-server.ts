@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { insertAuditEvent } from '../src/audit/audit-repo.js';
-import { bearerToken } from '../src/auth/auth-hooks.js';
+import { bearerToken } from '../src/auth/authenticator.js';
 import type { Caller } from '../src/auth/caller.js';
 import { createJwtVerifier } from '../src/auth/jwt-verifier.js';
 import type { Config } from '../src/config/config-schema.js';

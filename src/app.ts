@@ -4,7 +4,9 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createRateLimits } from './abuse/rate-limits.js';
 import { requireTier } from './auth/auth-hooks.js';
-import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { AWS_ISSUER } from './auth/aws-principal.js';
+import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
+import { createTierAuthenticators } from './auth/tier-authenticators.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
 import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
@@ -105,7 +107,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   await app.register(swagger, openApiOptions());
 
-  const verifier = createJwtVerifier(config.auth, deps.fetch, { onCacheLookup: (hit) => metrics.verifiedTokenCache.inc({ result: hit ? 'hit' : 'miss' }) });
+  const authenticatorsFor = createTierAuthenticators({ config, store: deps.store, macKey: eventMacKey, metrics, now, log: app.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const awsConfig = config.auth.aws;
   const countAuthFailure = (reason: string) => metrics.authFailures.inc({ reason });
   const assumeRole: AssumeRole = async (input) => {
     try {
@@ -146,21 +149,22 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
-  const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: config.auth.issuers.map((i) => i.issuer), onChange: access.invalidate });
+  const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: [...config.auth.issuers.map((i) => i.issuer), ...(awsConfig ? [AWS_ISSUER] : [])], onChange: access.invalidate });
   const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, onChange: access.invalidate });
 
   const limits = createRateLimits(config.rateLimit, { store: deps.store, macKey: eventMacKey, metrics, log: app.log });
   app.addHook('onClose', () => limits.close());
   await app.register(healthRoutes, { store: deps.store, metrics, metricsOnPublicPort: config.metrics.onPublicPort });
   app.decorate('metricsRegistry', metrics.registry);
+  await app.register(awsDiscoveryRoutes, { aws: awsConfig });
   // Each tier is its own encapsulated context with its own authentication hook.
   await app.register(async (callerScope) => {
-    requireTier(callerScope, 'caller', verifier, config.auth, countAuthFailure, limits.caller);
+    requireTier(callerScope, 'caller', authenticatorsFor('caller'), config.auth, countAuthFailure, limits.caller);
     await callerScope.register(credentialsRoutes, { service: grants });
     await callerScope.register(myAccessRoutes, { access, now });
   });
   await app.register(async (adminScope) => {
-    requireTier(adminScope, 'admin', verifier, config.auth, countAuthFailure, limits.admin);
+    requireTier(adminScope, 'admin', authenticatorsFor('admin'), config.auth, countAuthFailure, limits.admin);
     await adminScope.register(databasesRoutes, { service: databases });
     await adminScope.register(mappingsRoutes, { service: mappings });
     await adminScope.register(accessRoutes, { access, now });
@@ -169,7 +173,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   // Auditors read and verify the log; they cannot mint credentials or change mappings.
   await app.register(async (auditorScope) => {
-    requireTier(auditorScope, 'auditor', verifier, config.auth, countAuthFailure);
+    requireTier(auditorScope, 'auditor', authenticatorsFor('auditor'), config.auth, countAuthFailure);
     // AUDITOR ROUTES: register auditor-tier plugins here.
     await auditorScope.register(verifyRoutes, { store: deps.store, checkpoints: integrity.checkpoints, publicKey: integrity.publicKey, macKey: eventMacKey });
     await auditorScope.register(auditQueryRoutes, { service: createAuditQueryService({ store: deps.store, fingerprint }) });

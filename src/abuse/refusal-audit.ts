@@ -1,4 +1,4 @@
-import { insertAuditEvent, type AuditEvent } from '../audit/audit-repo.js';
+import { awsCallerFields, insertAuditEvent, type AuditEvent } from '../audit/audit-repo.js';
 import { uuidV7 } from '../audit/uuid-v7.js';
 import type { Caller } from '../auth/caller.js';
 import type { Metrics } from '../http/metrics.js';
@@ -56,6 +56,7 @@ export function createRefusalAudit({ store, macKey, metrics, log, windowSeconds,
       sourceIp: w.sourceIp,
       userAgent: w.userAgent,
       details: { tier: w.tier, windowSeconds, refused: w.refused, firstAt: w.firstAt.toISOString(), lastAt: w.lastAt.toISOString() },
+      ...awsCallerFields(w.actor),
     };
     const done = insertAuditEvent(store, event, macKey).then(
       () => void metrics.rateLimitAuditRows.inc({ result: 'written' }),

@@ -1,7 +1,8 @@
 import type { Caller } from '../auth/caller.js';
 import type { AccessModel } from '../mappings/access-model.js';
 import { effectiveAccess } from '../mappings/decide-access.js';
-import { principalKey, type MappingPrincipal } from '../mappings/mapping-schema.js';
+import { AWS_ISSUER, callerForAwsArn } from '../auth/aws-principal.js';
+import { matchPrincipal, principalKey, type MappingPrincipal } from '../mappings/mapping-schema.js';
 import type { Queryable } from '../store/store.js';
 import type { AccessDelta } from './admin-schema.js';
 
@@ -24,13 +25,18 @@ export interface AccessImpact {
 
 // A group or claim principal stands for "any member": a caller with no subject of its own
 // (subjects are never empty), so only group or claim mappings can match it.
-function fromMapping(p: MappingPrincipal): Principal {
+function fromMapping(principal: MappingPrincipal): Principal {
+  const p = matchPrincipal(principal);
   const caller: Caller =
-    'subject' in p ? { issuer: p.issuer, subject: p.subject, groups: [] }
+    'subject' in p ? withAwsAccount({ issuer: p.issuer, subject: p.subject, groups: [] })
     : 'group' in p ? { issuer: p.issuer, subject: '', groups: [p.group] }
     : { issuer: p.issuer, subject: '', groups: [], claims: { [p.claim.name]: p.claim.value } };
-  return { key: principalKey(p), principal: p, caller, seenInAuditLog: false };
+  const shown = 'aws' in principal || 'awsAccount' in principal ? { issuer: AWS_ISSUER, ...principal } : principal;
+  return { key: principalKey(principal), principal: shown, caller, seenInAuditLog: false };
 }
+
+/** An AWS role or user stands for a caller of its account too: account-wide mappings apply to it. */
+const withAwsAccount = (caller: Caller): Caller => (caller.issuer === AWS_ISSUER ? callerForAwsArn(caller.subject) : caller);
 
 /** Callers who asked for credentials within the window, with the groups they last presented. */
 async function seenCallers(tx: Queryable, since: Date): Promise<Principal[]> {
@@ -42,12 +48,15 @@ async function seenCallers(tx: Queryable, since: Date): Promise<Principal[]> {
      LIMIT 100000`,
     [since],
   );
-  return rows.map((r) => ({
-    key: principalKey({ issuer: r.issuer, subject: r.subject }),
-    principal: { issuer: r.issuer, subject: r.subject },
-    caller: { issuer: r.issuer, subject: r.subject, groups: r.groups ?? [] },
-    seenInAuditLog: true,
-  }));
+  return rows.map((r) => {
+    const principal: MappingPrincipal = r.issuer === AWS_ISSUER ? { aws: r.subject } : { issuer: r.issuer, subject: r.subject };
+    return {
+      key: principalKey(principal),
+      principal: r.issuer === AWS_ISSUER ? { issuer: AWS_ISSUER, aws: r.subject } : { issuer: r.issuer, subject: r.subject },
+      caller: withAwsAccount({ issuer: r.issuer, subject: r.subject, groups: r.groups ?? [] }),
+      seenInAuditLog: true,
+    };
+  });
 }
 
 export async function accessImpact(tx: Queryable, before: AccessModel, after: AccessModel, at: Date, auditWindowDays: number): Promise<AccessImpact> {

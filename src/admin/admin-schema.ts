@@ -56,8 +56,10 @@ const ImpactPrincipal = Type.Object(
     subject: Type.Optional(Type.String()),
     group: Type.Optional(Type.String()),
     claim: Type.Optional(Type.Object({ name: Type.String(), value: Type.String() })),
+    aws: Type.Optional(Type.String({ description: 'An AWS role or user ARN (issuer "aws")' })),
+    awsAccount: Type.Optional(Type.String({ description: 'Every AWS principal of this account (issuer "aws")' })),
   },
-  { description: 'A subject (named by a mapping or seen in the audit log), or the members of a group or claim' },
+  { description: 'A subject (named by a mapping or seen in the audit log), the members of a group or claim, or an AWS principal or account' },
 );
 
 const AccessDelta = Type.Object({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/caller.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { Queryable } from '../store/store.js';
-import { insertAuditEvent } from './audit-repo.js';
+import { awsCallerFields, insertAuditEvent } from './audit-repo.js';
 
 export interface AdminChange {
   eventType: string; // e.g. database.created, mapping.deleted
@@ -27,5 +27,6 @@ export async function recordAdminChange(tx: Queryable, actor: Caller, ctx: Reque
     userAgent: ctx.userAgent,
     databaseName: change.databaseName ?? null,
     details: { before: change.before ?? null, after: change.after ?? null },
+    ...awsCallerFields(actor),
   }, macKey);
 }

@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
  * The canonical forms that seals commit to. Changing anything here changes every digest: a new
  * layout needs a new SEAL_FORMAT, with verification keeping the old one for the seals that record it.
  * Format 1: every column of 001_initial.sql but the id. Format 2 (007_audit_event_macs.sql): the
- * same, then event_mac. New seals use the newest; seals already written keep theirs.
+ * same, then event_mac. Format 3 (010_audit_aws_callers.sql): format 1, the AWS caller columns,
+ * then event_mac. New seals use the newest; seals already written keep theirs.
  */
-export const SEAL_FORMAT = 2;
-export const SEAL_FORMATS: readonly number[] = [1, 2];
+export const SEAL_FORMAT = 3;
+export const SEAL_FORMATS: readonly number[] = [1, 2, 3];
 /** prev_seal_hash of the first seal. */
 export const GENESIS_HASH = '0'.repeat(64);
 export const ROW_HASH_BYTES = 32;
@@ -59,7 +60,15 @@ const FIELDS_V1: ReadonlyArray<Field> = [
 ];
 /** Format 2: format 1, then the event MAC (src/audit/event-mac.ts), so seals commit to it too. */
 const FIELDS_V2: ReadonlyArray<Field> = [...FIELDS_V1, ['event_mac', 'event_mac', 'text']];
-const FIELDS_OF: Record<number, ReadonlyArray<Field>> = { 1: FIELDS_V1, 2: FIELDS_V2 };
+/** The AWS caller columns (010_audit_aws_callers.sql). */
+const FIELDS_AWS: ReadonlyArray<Field> = [
+  ['caller_arn', 'caller_arn', 'text'],
+  ['caller_account', 'caller_account', 'text'],
+  ['caller_session_name', 'caller_session_name', 'text'],
+];
+/** Format 3: format 1, the AWS caller columns, then the event MAC. */
+const FIELDS_V3: ReadonlyArray<Field> = [...FIELDS_V1, ...FIELDS_AWS, ['event_mac', 'event_mac', 'text']];
+const FIELDS_OF: Record<number, ReadonlyArray<Field>> = { 1: FIELDS_V1, 2: FIELDS_V2, 3: FIELDS_V3 };
 
 const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${select}::text, 'null')` : `coalesce(to_json(${select})::text, 'null')`);
 
@@ -73,8 +82,10 @@ const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${se
 export function canonicalRowSql(format: number): string {
   const fields = FIELDS_OF[format];
   if (!fields) throw new Error(`unknown seal format ${format}`);
-  return `('{' || ${fields.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `)} || '}')`;
+  return `('{' || ${fieldsSql(fields)} || '}')`;
 }
+
+const fieldsSql = (fields: ReadonlyArray<Field>) => fields.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `);
 
 /** The row hash, computed by the database: SHA-256 over a format tag, a newline and the canonical text. */
 export const rowHashSql = (format: number) => `sha256(convert_to('dab-audit-row-v${format}' || chr(10) || ${canonicalRowSql(format)}, 'UTF8'))`;
@@ -82,8 +93,14 @@ export const rowHashSql = (format: number) => `sha256(convert_to('dab-audit-row-
 /** The current format's forms (what the sealer writes). */
 export const CANONICAL_ROW_SQL = canonicalRowSql(SEAL_FORMAT);
 export const ROW_HASH_SQL = rowHashSql(SEAL_FORMAT);
-/** What an event MAC covers: format 1, i.e. every column but the id and the MAC itself. */
-export const MAC_INPUT_SQL = canonicalRowSql(1);
+/**
+ * What an event MAC covers: format 1 (every column of 001 but the id), plus the AWS caller columns
+ * when any is set. Rows without them (every row before 010, every JWT caller's) keep the MAC text
+ * they always had; setting one on such a row, or clearing one, changes the text and breaks the MAC.
+ */
+export const MAC_INPUT_SQL = `('{' || ${fieldsSql(FIELDS_V1)} || CASE WHEN num_nonnulls(${FIELDS_AWS.map(([c]) => c).join(', ')}) = 0 THEN '' ELSE ',' || ${fieldsSql(FIELDS_AWS)} END || '}')`;
+/** The AWS caller columns, in the names MAC input uses. */
+export const AWS_CALLER_COLUMNS = FIELDS_AWS.map(([column]) => column);
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
 

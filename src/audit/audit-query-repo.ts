@@ -27,7 +27,8 @@ const EVENT_FROM = `audit_events e
     e.source_ip AS "sourceIp", e.user_agent AS "userAgent", e.database_name AS "database", e.access_level AS "level",
     e.db_user AS "dbUser", e.role_arn AS "roleArn", e.session_name AS "sessionName", e.source_identity AS "sourceIdentity",
     e.access_key_id AS "accessKeyId", e.token_fingerprint AS "tokenFingerprint", ${utc('e.expires_at', 'MS')} AS "expiresAt",
-    e.caller_reason AS "callerReason", e.details AS "details") v`;
+    e.caller_reason AS "callerReason", e.details AS "details",
+    CASE WHEN e.caller_arn IS NOT NULL THEN json_build_object('arn', e.caller_arn, 'account', e.caller_account, 'sessionName', e.caller_session_name) END AS "awsCaller") v`;
 
 /** json: parsed objects (API answers); text: the JSON as PostgreSQL wrote it (NDJSON lines). */
 const eventColumns = (as: 'json' | 'text' = 'json') =>

@@ -81,6 +81,17 @@ export const AuditEvent = Type.Object(
     expiresAt: Nullable(Type.String({ format: 'date-time' })),
     callerReason: Nullable(Type.String()),
     details: Type.Unknown({ description: 'Event-specific JSON, e.g. before/after of an admin change' }),
+    // An AWS IAM caller as STS identified it; null for JWT callers.
+    awsCaller: Nullable(
+      Type.Object(
+        {
+          arn: Type.String({ description: 'The ARN STS stated for the caller (an assumed-role or IAM user ARN); actor.subject is its role' }),
+          account: Type.String(),
+          sessionName: Nullable(Type.String({ description: 'The role session name, e.g. an EC2 instance id' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { $id: 'AuditEvent', additionalProperties: false },
 );

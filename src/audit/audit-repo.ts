@@ -27,12 +27,22 @@ export interface AuditEvent {
   expiresAt?: Date | null;
   callerReason?: string | null;
   details?: unknown;
+  /** An AWS caller's ARN as STS stated it, its account and role session name (010_audit_aws_callers.sql). */
+  callerArn?: string | null;
+  callerAccount?: string | null;
+  callerSessionName?: string | null;
+}
+
+/** The AWS caller columns of an event by this actor (all null for a JWT caller). */
+export function awsCallerFields(actor: { aws?: { arn: string; account: string; sessionName?: string } } | null | undefined): Pick<AuditEvent, 'callerArn' | 'callerAccount' | 'callerSessionName'> {
+  return { callerArn: actor?.aws?.arn ?? null, callerAccount: actor?.aws?.account ?? null, callerSessionName: actor?.aws?.sessionName ?? null };
 }
 
 const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
-  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details', 'event_mac',
+  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
+  'caller_arn', 'caller_account', 'caller_session_name', 'event_mac',
 ];
 
 /**
@@ -65,6 +75,9 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
     e.expiresAt ?? null,
     e.callerReason ?? null,
     e.details === undefined ? null : JSON.stringify(e.details),
+    e.callerArn ?? null,
+    e.callerAccount ?? null,
+    e.callerSessionName ?? null,
     eventMac(macKey, e),
   ];
 }

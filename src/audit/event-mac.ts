@@ -35,6 +35,17 @@ const stamp = (d: Date | null | undefined) => (d ? canonicalTimestamp(d) : null)
  * lowercase, timestamps in canonical text, details as JSON (undefined dropped, dates as strings).
  */
 export function canonicalValueOf(e: AuditEvent): Record<string, unknown> {
+  const value = canonicalV1(e);
+  // The AWS caller columns join the MAC input only when set (see MAC_INPUT_SQL).
+  if (e.callerArn != null || e.callerAccount != null || e.callerSessionName != null) {
+    value.caller_arn = orNull(e.callerArn);
+    value.caller_account = orNull(e.callerAccount);
+    value.caller_session_name = orNull(e.callerSessionName);
+  }
+  return value;
+}
+
+function canonicalV1(e: AuditEvent): Record<string, unknown> {
   return {
     event_id: e.eventId.toLowerCase(),
     occurred_at: stamp(e.occurredAt),

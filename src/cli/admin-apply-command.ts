@@ -6,7 +6,8 @@ import { usage, type CliIo } from './cli-errors.js';
 const FILE_FORMAT = `The file (YAML) has two lists, both optional:
   databases:  name, host, port, region, dbname, roleArn, externalId?, sslmode,
               description?, labels?, resourceId?, levels: {ro|rw|monitor: {dbUser, roleArn?}}
-  mappings:   name, principal {issuer + subject | group | claim: {name, value}},
+  mappings:   name, principal {issuer + subject | group | claim: {name, value}} | {aws: <role or
+              user ARN>} | {awsAccount: <12 digits>},
               database or selector {label: value}, levels [ro, rw, monitor],
               notBefore?, expiresAt? (ISO 8601), requireReason?, description?, owner?
 Names are the keys: a name not in dab yet is created, a known one updated.`;

@@ -7,6 +7,8 @@ export interface ImpactPrincipal {
   subject?: string;
   group?: string;
   claim?: { name: string; value: string };
+  aws?: string;
+  awsAccount?: string;
 }
 
 export interface AccessDelta {
@@ -29,6 +31,8 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 /** subject alice@https://idp, group dba@https://idp, claim department=payments@https://idp */
 export function formatPrincipal(p: ImpactPrincipal): string {
+  if (p.aws !== undefined) return `aws ${p.aws}`;
+  if (p.awsAccount !== undefined) return `aws account ${p.awsAccount}`;
   if (p.subject !== undefined) return `subject ${p.subject}@${p.issuer}`;
   if (p.group !== undefined) return `group ${p.group}@${p.issuer}`;
   if (p.claim) return `claim ${p.claim.name}=${p.claim.value}@${p.issuer}`;
@@ -60,7 +64,7 @@ export function formatPlan(plan: PlanResult): string {
 const DATABASE_KEYS = ['name', 'description', 'host', 'port', 'region', 'dbname', 'roleArn', 'externalId', 'sslmode', 'resourceId', 'labels', 'levels', 'version', 'createdAt', 'updatedAt'];
 const MAPPING_KEYS = ['name', 'id', 'description', 'owner', 'principal', 'database', 'selector', 'levels', 'requireReason', 'notBefore', 'expiresAt', 'version', 'createdAt', 'updatedAt'];
 const NESTED_KEYS: Record<string, string[]> = {
-  principal: ['issuer', 'subject', 'group', 'claim'],
+  principal: ['issuer', 'subject', 'group', 'claim', 'aws', 'awsAccount'],
   claim: ['name', 'value'],
   levels: ['ro', 'rw', 'monitor'],
   ro: ['dbUser', 'roleArn'],

@@ -17,6 +17,9 @@ Options:
       --url URL           dab's base URL (env DAB_URL)
       --token JWT         your bearer token (env DAB_TOKEN)
       --token-command CMD a command that prints your bearer token (env DAB_TOKEN_COMMAND)
+      --aws               prove your AWS identity instead (the AWS SDK's default credential
+                          chain; STS endpoint from AWS_ENDPOINT_URL_STS / AWS_REGION)
+      --aws-server-id ID  dab's auth.aws.serverId (env DAB_AWS_SERVER_ID; default: asked of dab)
       --timeout SECONDS   give up after this long (default 15)
   -h, --help              this help
 
@@ -25,6 +28,7 @@ eval; uri a libpq URI with the token URL-encoded; pgpass a ~/.pgpass line; token
 
 Examples:
   eval "$(dab creds orders --access ro --format env)" && psql -c 'select 1'
+  dab creds orders --access ro --aws        # on EC2/ECS/EKS/Lambda: the role it runs as
   psql "$(dab creds orders -a ro --format uri)"
 
 Exit codes: 0 ok, 2 usage, 4 dab unreachable, 5 access denied, 6 caller token rejected,
@@ -44,6 +48,8 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
         reason: { type: 'string', short: 'r' },
         format: { type: 'string', default: 'json' },
         ...CONNECTION_OPTIONS,
+        aws: { type: 'boolean', default: false },
+        'aws-server-id': { type: 'string' },
         timeout: { type: 'string', default: '15' },
       },
     });
@@ -59,12 +65,15 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
   const timeout = Number(values.timeout);
   if (!(timeout > 0)) throw usage('--timeout must be a positive number of seconds');
   const url = dabUrl(values.url, io);
+  if (values.aws && (values.token || values['token-command'])) throw usage('--aws proves an AWS identity: leave out --token and --token-command');
+  if (values['aws-server-id'] && !values.aws) throw usage('--aws-server-id goes with --aws');
+  const bearer = values.aws ? await awsBearer(url, values['aws-server-id'], io) : () => bearerToken(values.token, values['token-command'], io);
 
   let credentials: Credentials;
   try {
     credentials = await requestCredentials({
       url,
-      bearer: () => bearerToken(values.token, values['token-command'], io),
+      bearer,
       database,
       access: values.access as AccessLevel,
       ...(values.reason ? { reason: values.reason } : {}),
@@ -72,19 +81,21 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
       fetch: lightFetch,
     });
   } catch (err) {
-    throw explain(err, database, values.access, url);
+    throw explain(err, database, values.access, url, values.aws === true);
   }
   io.out(render(credentials, format));
 }
 
 /** dab's answer as one line: its own detail, plus a hint only where the hint is right for that code. */
-function explain(err: unknown, database: string, level: string, url: string): Error {
+function explain(err: unknown, database: string, level: string, url: string, aws: boolean): Error {
   if (err instanceof CliError) return err;
   if (err instanceof DabUnreachableError) return new CliError(`${err.message}: is dab running there? Check --url / DAB_URL`, EXIT.unreachable);
   if (!(err instanceof DabProblemError)) return new CliError(`unexpected failure: ${(err as Error).message ?? String(err)}`, EXIT.failure);
   const ref = err.requestId ? ` (request ${err.requestId})` : '';
   const detail = err.detail ? `: ${err.detail}` : '';
   switch (true) {
+    case err.status === 401 && aws:
+      return new CliError(`dab rejected your AWS proof${detail}; check the AWS credentials this shell has (aws sts get-caller-identity) and --aws-server-id${ref}`, EXIT.unauthenticated);
     case err.status === 401:
       return new CliError(`dab rejected your caller token${detail}; get a fresh one (--token / DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
     case err.code === 'access_denied':
@@ -101,6 +112,20 @@ function explain(err: unknown, database: string, level: string, url: string): Er
     default:
       return new CliError(`dab refused the request at ${url} (${err.status} ${err.code}${detail})${ref}`, EXIT.failure);
   }
+}
+
+/** The AWS proof signer, loaded only for --aws (it loads the AWS SDK when it first signs). */
+async function awsBearer(url: string, serverId: string | undefined, io: CliIo): Promise<() => Promise<string>> {
+  const { awsProofBearer } = await import('../client/aws-proof.js');
+  const sign = awsProofBearer({ dabUrl: url, env: io.env, fetch: lightFetch, ...(serverId ? { serverId } : {}) });
+  return async () => {
+    try {
+      return await sign();
+    } catch (err) {
+      // No credentials in the chain, an unreadable profile, dab without AWS callers: say which.
+      throw new CliError(`cannot make an AWS proof: ${(err as Error).message.split('\n')[0]}`, EXIT.unauthenticated);
+    }
+  };
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -2,7 +2,7 @@ import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SANDBOX_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { SANDBOX_DATABASE, SANDBOX_EC2_APP, SANDBOX_PRINCIPALS, SANDBOX_REGION, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 
 export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
@@ -57,6 +57,19 @@ function realOrNull(file: string): string | null {
   }
 }
 
+/** `dab creds --aws` with the EC2 app's credentials and the emulator as STS, in AWS_* variables only. */
+export function awsCredsLine(s: Pick<Sandbox, 'dabUrl' | 'sts' | 'ec2App'>, dab = 'dab'): string {
+  const vars = {
+    AWS_ACCESS_KEY_ID: s.ec2App.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s.ec2App.secretAccessKey,
+    AWS_SESSION_TOKEN: s.ec2App.sessionToken,
+    AWS_REGION: SANDBOX_REGION,
+    AWS_ENDPOINT_URL_STS: s.sts.url,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  return `${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')} ${dab} creds ${SANDBOX_DATABASE} --access ro --aws --url ${s.dabUrl}`;
+}
+
 export function instructions(s: Sandbox, dab = 'dab'): string {
   const gate = `${s.gate.host}:${s.gate.port}`;
   return `
@@ -93,6 +106,11 @@ eval "$(${dab} creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c '
  5. See what the DBA sees:
 
 curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
+
+ 6. As an app on EC2 with nothing but its instance role (${SANDBOX_EC2_APP.roleArn},
+    mapped to ro), no IdP: the AWS credentials prove who it is (works from any shell):
+
+${awsCredsLine(s, dab)}
 
  Ctrl-C stops the sandbox.
 `;

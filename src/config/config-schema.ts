@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { AWS_ACCOUNT_ID, AWS_PRINCIPAL_ARN } from '../auth/aws-principal.js';
 import { ROLE_ARN } from '../databases/database-schema.js';
 
 // The whole configuration surface of dab. Every field documented in README's
@@ -7,6 +8,9 @@ import { ROLE_ARN } from '../databases/database-schema.js';
 const Principal = Type.Union([
   Type.Object({ issuer: Type.String({ minLength: 1 }), subject: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
   Type.Object({ issuer: Type.String({ minLength: 1 }), group: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  // AWS IAM callers (auth.aws): a role or user ARN (path rule: src/auth/aws-principal.ts), or a whole account.
+  Type.Object({ aws: Type.String({ pattern: AWS_PRINCIPAL_ARN }) }, { additionalProperties: false }),
+  Type.Object({ awsAccount: Type.String({ pattern: AWS_ACCOUNT_ID }) }, { additionalProperties: false }),
 ]);
 export type PrincipalRule = Static<typeof Principal>;
 
@@ -29,6 +33,29 @@ const Issuer = Type.Object(
   { additionalProperties: false },
 );
 export type IssuerConfig = Static<typeof Issuer>;
+
+const AwsAuth = Type.Object(
+  {
+    // This dab's audience: callers sign it as the x-dab-server-id header, so a proof made for
+    // another service (or another dab) fails at STS when dab sends its own value.
+    serverId: Type.String({ pattern: '^[A-Za-z0-9._:/-]{1,128}$' }),
+    // Which tiers accept AWS callers; admins and auditors must still be named in auth.admins/auditors.
+    tiers: Type.Array(Type.Enum(['caller', 'admin', 'auditor']), { minItems: 1, uniqueItems: true, default: ['caller'] }),
+    partition: Type.Enum(['aws', 'aws-cn', 'aws-us-gov'], { default: 'aws' }),
+    // Regional STS hosts a proof may target (sts.<region>.amazonaws.com[.cn]); the global
+    // sts.amazonaws.com is accepted too in partition aws. Default: sts.region.
+    regions: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$' }), { minItems: 1 })),
+    // Exactly this STS endpoint instead of the list (sandbox, tests); http only on a loopback address.
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://[^/?#@]+/?$' })),
+    // How old (by X-Amz-Date) a proof may be; clients sign a new one well before.
+    maxProofAgeSeconds: Type.Integer({ minimum: 30, maximum: 900, default: 300 }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 30000, default: 3000 }),
+    // Verified proofs remembered for their remaining life (least recently used evicted).
+    maxCachedProofs: Type.Integer({ minimum: 0, maximum: 1000000, default: 10000 }),
+  },
+  { additionalProperties: false },
+);
+export type AwsAuthConfig = Static<typeof AwsAuth>;
 
 export const ConfigSchema = Type.Object(
   {
@@ -99,6 +126,8 @@ export const ConfigSchema = Type.Object(
         ),
         admins: Type.Array(Principal, { default: [] }),
         auditors: Type.Array(Principal, { default: [] }),
+        // AWS IAM callers (src/auth/aws-authenticator.ts): absent, dab accepts JWTs only.
+        aws: Type.Optional(AwsAuth),
       },
       { additionalProperties: false },
     ),

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './config-schema.js';
 import { TOKEN_LIFETIME_SECONDS } from '../aws/session-cache.js';
 import { deriveEventMacKey } from '../audit/event-mac.js';
+import { AWS_ISSUER, isAwsRule } from '../auth/aws-principal.js';
 
 /** Start-up stops with this: the message names the setting and never carries a stack. */
 export class ConfigError extends Error {
@@ -27,6 +28,9 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['DAB_ISSUERS', 'auth.issuers', 'json'],
   ['DAB_ADMINS', 'auth.admins', 'json'],
   ['DAB_AUDITORS', 'auth.auditors', 'json'],
+  ['DAB_AWS_SERVER_ID', 'auth.aws.serverId', 'string'],
+  ['DAB_AWS_AUTH_TIERS', 'auth.aws.tiers', 'json'],
+  ['DAB_AWS_AUTH_ENDPOINT', 'auth.aws.endpoint', 'string'],
   ['AWS_REGION', 'sts.region', 'string'],
   ['AWS_ENDPOINT_URL_STS', 'sts.endpoint', 'string'],
   ['DAB_BROKER_ROLE_ARN', 'sts.brokerRoleArn', 'string'],
@@ -134,12 +138,22 @@ function checkIssuers(config: Config): void {
   const seen = new Set<string>();
   for (const [i, issuer] of config.auth.issuers.entries()) {
     if (seen.has(issuer.issuer)) throw new ConfigError(`config auth.issuers[${i}].issuer: "${issuer.issuer}" is listed twice`);
+    // "aws" names AWS IAM callers; an OIDC issuer so named could mint their subjects.
+    if (issuer.issuer === AWS_ISSUER) throw new ConfigError(`config auth.issuers[${i}].issuer: "${AWS_ISSUER}" is reserved for AWS IAM callers`);
     seen.add(issuer.issuer);
   }
+  const aws = config.auth.aws;
   for (const tier of ['admins', 'auditors'] as const) {
     for (const [i, rule] of config.auth[tier].entries()) {
-      if (!seen.has(rule.issuer)) throw new ConfigError(`config auth.${tier}[${i}].issuer: "${rule.issuer}" is not a configured issuer`);
+      if (!isAwsRule(rule)) {
+        if (!seen.has(rule.issuer)) throw new ConfigError(`config auth.${tier}[${i}].issuer: "${rule.issuer}" is not a configured issuer`);
+      } else if (!aws?.tiers.includes(tier === 'admins' ? 'admin' : 'auditor')) {
+        throw new ConfigError(`config auth.${tier}[${i}]: names an AWS principal, but auth.aws.tiers does not include ${tier === 'admins' ? 'admin' : 'auditor'}`);
+      }
     }
+  }
+  if (aws?.endpoint?.startsWith('http:') && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(aws.endpoint)) {
+    throw new ConfigError('config auth.aws.endpoint: http is accepted only for a loopback endpoint (sandbox, tests); use https');
   }
 }
 

@@ -71,6 +71,10 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
     tokenFingerprint: o.tokenFingerprint ?? null,
     expiresAt: o.expiresAt ?? null,
     callerReason: body.reason ?? null,
+    // An AWS caller's ARN as STS stated it, account and role session name (the subject is its role).
+    callerArn: caller.aws?.arn ?? null,
+    callerAccount: caller.aws?.account ?? null,
+    callerSessionName: caller.aws?.sessionName ?? null,
   };
 }
 

@@ -24,6 +24,7 @@ export function createMetrics() {
     grants: new Counter({ name: 'dab_grants_total', help: 'Credential requests by outcome and access level', labelNames: ['outcome', 'level', 'reason'], registers: [registry] }),
     assumeRole: new Counter({ name: 'dab_sts_assume_role_total', help: 'AssumeRole calls by result', labelNames: ['result'], registers: [registry] }),
     rdsTokens: new Counter({ name: 'dab_rds_tokens_total', help: 'RDS auth tokens handed out: signed, or reused within their signing second', labelNames: ['source'], registers: [registry] }),
+    callerIdentity: new Counter({ name: 'dab_sts_get_caller_identity_total', help: 'GetCallerIdentity calls verifying AWS callers, by result', labelNames: ['result'], registers: [registry] }),
     sessionCache: new Counter({ name: 'dab_sts_session_cache_total', help: 'STS session cache lookups', labelNames: ['result'], registers: [registry] }),
     auditWrite: new Histogram({ name: 'dab_audit_write_seconds', help: 'Time a grant waits for its audit row to commit (queueing included)', labelNames: ['result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] }),
     auditBatchRows: new Histogram({ name: 'dab_audit_batch_rows', help: 'Audit rows per group-commit INSERT', labelNames: ['result'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [registry] }),

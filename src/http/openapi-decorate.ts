@@ -36,11 +36,15 @@ function headersFor(status: string, op: Json, path: string): Json {
   return headers;
 }
 
+const CALLER_TIER = new Set(['createCredentials', 'myAccess']);
+
 function decorateOperation(path: string, op: Json): void {
   const example = OPERATION_EXAMPLES[op.operationId];
   if (!example) throw new Error(`openapi: operation ${op.operationId} has no entry in OPERATION_EXAMPLES`);
   // Unauthenticated probes say so explicitly; otherwise a linter (and a reader) cannot tell them from an omission.
   op.security ??= [];
+  // Caller routes accept an AWS IAM proof as well as a JWT (auth.aws.tiers, default: the caller tier).
+  if (CALLER_TIER.has(op.operationId)) op.security = [{ bearer: [] }, { awsProof: [] }];
   for (const [status, response] of Object.entries(op.responses as Json)) {
     response.headers = { ...headersFor(status, op, path), ...response.headers };
     if (!status.startsWith('2')) continue;

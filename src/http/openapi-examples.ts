@@ -66,6 +66,7 @@ const grantEvent = {
   expiresAt: '2026-12-01T14:20:00.000Z',
   callerReason: null,
   details: null,
+  awsCaller: null,
 };
 
 const impact = {
@@ -125,6 +126,10 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
       expiresAt: '2026-12-01T14:20:00.000Z',
       sslmode: 'verify-full',
     },
+  },
+  awsAuthInfo: {
+    ok: 'AWS IAM callers are accepted: sign this server id into the proof',
+    response: { serverId: 'dab.prod.example.com', proofFormat: 'dab-aws-v1', maxProofAgeSeconds: 300, tiers: ['caller'] },
   },
   myAccess: {
     ok: 'The databases and levels you can get right now, and the mapping that gives each',

@@ -15,12 +15,24 @@ export function openApiOptions(): SwaggerOptions {
       },
       // dab runs wherever it is deployed; this is where `dab serve` listens by default (listen.host/port).
       servers: [{ url: 'http://127.0.0.1:8080', description: 'A local dab at its default listen address; in production, your deployment\'s HTTPS URL' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT from an issuer in auth.issuers' },
+          awsProof: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'dab-aws-v1',
+            description:
+              'An AWS IAM identity (auth.aws): "dab-aws-v1." + base64url of an STS GetCallerIdentity URL presigned (SigV4 query) with X-Amz-SignedHeaders=host;x-dab-server-id and the server id of GET /v1/auth/aws. Accepted on the tiers auth.aws.tiers names (default: caller routes).',
+          },
+        },
+      },
       tags: [
         { name: 'credentials', description: 'Callers: get database credentials' },
         { name: 'databases', description: 'DBAs: registered databases and their access levels' },
         { name: 'mappings', description: 'DBAs: who may get which access level on which database' },
         { name: 'operations', description: 'Health, readiness and metrics' },
+        { name: 'auth', description: 'How callers authenticate: JWTs, or AWS IAM proofs' },
         { name: 'audit', description: 'Auditors: query, look up, export and verify the audit log' },
       ],
     },

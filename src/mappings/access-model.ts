@@ -1,6 +1,6 @@
 import type { Caller } from '../auth/caller.js';
 import type { Database } from '../databases/database-schema.js';
-import type { Mapping } from './mapping-schema.js';
+import { matchPrincipal, type Mapping } from './mapping-schema.js';
 
 /**
  * Databases and mappings as the grant path, explain and dry-run see them: indexed by principal
@@ -52,7 +52,7 @@ export function buildAccessModel(databaseList: readonly Database[], mappings: re
   // lookup is in one issuer's map of one kind.
   const byIssuer = new Map<string, IssuerIndex>();
   for (const m of mappings) {
-    const p = m.principal;
+    const p = matchPrincipal(m.principal);
     let index = byIssuer.get(p.issuer);
     if (!index) byIssuer.set(p.issuer, (index = { subjects: new Map(), groups: new Map(), claims: new Map() }));
     if ('subject' in p) add(index.subjects, p.subject, m);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callerOf } from '../auth/auth-hooks.js';
+import { AWS_ISSUER, callerForAwsArn } from '../auth/aws-principal.js';
 import type { Caller } from '../auth/caller.js';
 import { errorResponses } from '../http/route-helpers.js';
 import type { AccessModelCache } from './access-model-cache.js';
@@ -21,7 +22,10 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessRoutesOptions> = asyn
   }, async (request) => {
     const { principal, database, access: level, reason, at } = request.body;
     const when = at ? new Date(at) : now();
-    const caller: Caller = { issuer: principal.issuer, subject: principal.subject, groups: principal.groups ?? [], claims: principal.claims ?? {} };
+    // An AWS caller is named by its role or user ARN (issuer "aws"); its account follows from it.
+    const caller: Caller = principal.issuer === AWS_ISSUER
+      ? callerForAwsArn(principal.subject)
+      : { issuer: principal.issuer, subject: principal.subject, groups: principal.groups ?? [], claims: principal.claims ?? {} };
     const model = await access.current();
     const { decision, considered } = explainAccess({ caller, level, database, reason, model, now: when });
     const rule = decision.rule ? considered.find((c) => c.mapping.id === decision.rule)?.mapping : undefined;

@@ -2,7 +2,7 @@ import type { Caller } from '../auth/caller.js';
 import type { AccessLevel } from '../databases/database-schema.js';
 import type { AccessModel } from './access-model.js';
 import { appliesTo } from './access-model.js';
-import type { Mapping } from './mapping-schema.js';
+import { matchPrincipal, type Mapping } from './mapping-schema.js';
 
 export type DenyReason =
   | 'unknown_database'
@@ -50,8 +50,11 @@ export function assessMapping(m: Mapping, level: AccessLevel, now: Date, hasReas
 }
 
 // Subject mappings are the most specific, then claims, then groups; a named database beats a selector.
-const specificity = (m: Mapping): number =>
-  ('subject' in m.principal ? 0 : 'claim' in m.principal ? 2 : 4) + (m.database !== undefined ? 0 : 1);
+// An AWS role/user ARN counts as a subject, an AWS account as a claim.
+const specificity = (m: Mapping): number => {
+  const p = matchPrincipal(m.principal);
+  return ('subject' in p ? 0 : 'claim' in p ? 2 : 4) + (m.database !== undefined ? 0 : 1);
+};
 const bySpecificity = (a: Mapping, b: Mapping) => specificity(a) - specificity(b) || a.name.localeCompare(b.name);
 
 // The first verdict present, in this order, decides a refusal.

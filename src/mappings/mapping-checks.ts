@@ -1,6 +1,7 @@
 import { ACCESS_LEVELS, type AccessLevel, type Database } from '../databases/database-schema.js';
 import type { ProblemFieldError } from '../http/problem.js';
 import type { Queryable } from '../store/store.js';
+import { AWS_ISSUER } from '../auth/aws-principal.js';
 import type { MappingInput } from './mapping-schema.js';
 import { principalColumns } from './mappings-repo.js';
 
@@ -22,7 +23,14 @@ const defined = (db: Pick<Database, 'levels'>) => ACCESS_LEVELS.filter((l) => db
 export async function mappingProblems(input: MappingInput, { tx, issuers, at, field, selfId }: Context): Promise<ProblemFieldError[]> {
   const errors: ProblemFieldError[] = [];
   const problem = (name: string, message: string) => errors.push({ field: `${field}${name}`, message });
-  if (!issuers.includes(input.principal.issuer)) problem('principal.issuer', `is not a configured issuer (${issuers.join(', ')})`);
+  const p = input.principal;
+  if ('aws' in p || 'awsAccount' in p) {
+    if (!issuers.includes(AWS_ISSUER)) problem('principal', 'names an AWS principal, but this dab does not accept AWS IAM callers (configure auth.aws)');
+  } else if (p.issuer === AWS_ISSUER) {
+    problem('principal.issuer', `"${AWS_ISSUER}" is reserved for AWS IAM callers: name them as { aws: <role ARN> } or { awsAccount: <account id> }`);
+  } else if (!issuers.includes(p.issuer)) {
+    problem('principal.issuer', `is not a configured issuer (${issuers.filter((i) => i !== AWS_ISSUER).join(', ')})`);
+  }
 
   if (input.database !== undefined && input.selector !== undefined) problem('selector', 'give either database (one by name) or selector (by labels), not both');
   else if (input.database === undefined && input.selector === undefined) problem('database', 'is required unless a selector (labels) is given');

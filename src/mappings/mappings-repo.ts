@@ -1,5 +1,6 @@
 import type { AccessLevel } from '../databases/database-schema.js';
 import type { Queryable } from '../store/store.js';
+import { AWS_ACCOUNT_CLAIM, AWS_ISSUER } from '../auth/aws-principal.js';
 import type { Mapping, MappingFilter, MappingInput, MappingPrincipal } from './mapping-schema.js';
 
 interface MappingRow {
@@ -24,6 +25,9 @@ interface MappingRow {
 }
 
 function principalOf(row: MappingRow): MappingPrincipal {
+  // AWS principals are stored under the reserved issuer "aws": the ARN as given, or the account claim.
+  if (row.issuer === AWS_ISSUER && row.subject !== null) return { aws: row.subject };
+  if (row.issuer === AWS_ISSUER && row.claim_name === AWS_ACCOUNT_CLAIM) return { awsAccount: row.claim_value as string };
   if (row.subject !== null) return { issuer: row.issuer, subject: row.subject };
   if (row.group_name !== null) return { issuer: row.issuer, group: row.group_name };
   return { issuer: row.issuer, claim: { name: row.claim_name as string, value: row.claim_value as string } };
@@ -53,13 +57,10 @@ const FIELDS = 'name, issuer, subject, group_name, claim_name, claim_value, data
 const PLACEHOLDERS = '$2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::text[], $11::timestamptz, $12::timestamptz, $13, $14, $15';
 
 /** issuer, subject, group_name, claim_name, claim_value: exactly one kind set besides the issuer. */
-export const principalColumns = (p: MappingPrincipal): unknown[] => [
-  p.issuer,
-  'subject' in p ? p.subject : null,
-  'group' in p ? p.group : null,
-  'claim' in p ? p.claim.name : null,
-  'claim' in p ? p.claim.value : null,
-];
+export const principalColumns = (p: MappingPrincipal): unknown[] =>
+  'aws' in p ? [AWS_ISSUER, p.aws, null, null, null]
+  : 'awsAccount' in p ? [AWS_ISSUER, null, null, AWS_ACCOUNT_CLAIM, p.awsAccount]
+  : [p.issuer, 'subject' in p ? p.subject : null, 'group' in p ? p.group : null, 'claim' in p ? p.claim.name : null, 'claim' in p ? p.claim.value : null];
 
 const values = (name: string, m: MappingInput): unknown[] => {
   return [

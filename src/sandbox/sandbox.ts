@@ -16,6 +16,13 @@ export const SANDBOX_PRINCIPALS = { app: 'demo-app', dba: 'demo-dba', auditor: '
 const role = (name: string) => `arn:aws:iam::${SANDBOX_ACCOUNT}:role/${name}`;
 // One role per level, as deploy/iam recommends: IAM (here, the gate) stops ro connecting as rw.
 const LEVEL_ROLES = { ro: role('dab-demo-ro'), rw: role('dab-demo-rw'), monitor: role('dab-demo-monitor') } as const;
+/** The "EC2 app": a role in a second account, as an instance profile gives it, mapped to ro on the demo. */
+export const SANDBOX_EC2_APP = {
+  account: '222222222222',
+  roleArn: 'arn:aws:iam::222222222222:role/demo-ec2-app',
+  stsArn: 'arn:aws:sts::222222222222:assumed-role/demo-ec2-app/i-0123456789abcdef0',
+} as const;
+export const SANDBOX_AWS_SERVER_ID = 'dab-sandbox';
 
 export interface SandboxOptions {
   host?: string;
@@ -39,6 +46,8 @@ export interface Sandbox {
   gate: IamGate;
   target: TargetDatabase;
   tokens: Record<keyof typeof SANDBOX_PRINCIPALS, string>;
+  /** The EC2 app's instance-profile credentials: with these alone, `dab creds … --aws` works. */
+  ec2App: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
   close(): Promise<void>;
 }
 
@@ -56,7 +65,17 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   try {
     const issuer = await startOidcIssuer({ host });
     closers.push(() => issuer.close());
-    const sts = await startStsEmulator({ host, accountId: SANDBOX_ACCOUNT });
+    // Shell-safe characters only: the printed --aws line carries these verbatim.
+    const secret = () => randomBytes(30).toString('base64url');
+    const ec2App = { accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: secret(), sessionToken: `IQoJb3JpZ2luX2Vj${randomBytes(120).toString('base64url')}` };
+    const sts = await startStsEmulator({
+      host,
+      accountId: SANDBOX_ACCOUNT,
+      baseCredentials: [
+        { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: secret() }, // dab's own
+        { ...ec2App, arn: SANDBOX_EC2_APP.stsArn },
+      ],
+    });
     closers.push(() => sts.close());
     for (const arn of Object.values(LEVEL_ROLES)) sts.addRole({ arn, externalId: SANDBOX_EXTERNAL_ID });
 
@@ -83,6 +102,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         issuers: [{ issuer: issuer.issuer, audience: 'dab', jwksUrl: issuer.jwksUrl }],
         admins: [{ issuer: issuer.issuer, subject: SANDBOX_PRINCIPALS.dba }],
         auditors: [{ issuer: issuer.issuer, subject: SANDBOX_PRINCIPALS.auditor }],
+        // AWS IAM callers, verified against the emulator (the only STS the sandbox trusts).
+        aws: { serverId: SANDBOX_AWS_SERVER_ID, endpoint: sts.url },
       },
       sts: { region: SANDBOX_REGION, endpoint: sts.url },
       audit: { fingerprintKey: randomBytes(32).toString('hex') },
@@ -93,7 +114,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const sign = (sub: string) => issuer.sign({ sub, groups: [] }, { expiresIn: '12h' });
     const tokens = { app: await sign(SANDBOX_PRINCIPALS.app), dba: await sign(SANDBOX_PRINCIPALS.dba), auditor: await sign(SANDBOX_PRINCIPALS.auditor) };
     await seedDab(server.url, tokens.dba, gate, target.dbname, issuer.issuer);
-    return { dabUrl: server.url, server, issuer, sts, gate, target, tokens, close };
+    return { dabUrl: server.url, server, issuer, sts, gate, target, tokens, ec2App, close };
   } catch (err) {
     await close();
     throw err;
@@ -127,5 +148,12 @@ async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: 
     database: SANDBOX_DATABASE,
     levels: ['ro', 'rw', 'monitor'],
     description: 'The sandbox demo application',
+  });
+  await post('/v1/mappings', {
+    name: 'demo-ec2-app-ro',
+    principal: { aws: SANDBOX_EC2_APP.roleArn },
+    database: SANDBOX_DATABASE,
+    levels: ['ro'],
+    description: 'The EC2 app of account 222222222222 (an AWS role, no IdP): read-only',
   });
 }

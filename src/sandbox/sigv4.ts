@@ -2,6 +2,7 @@
 // sandbox (STS emulator, fake RDS) checks signatures exactly like AWS does
 // instead of trusting whatever the broker sends.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { parseAmzDate } from '../aws/amz-date.js';
 
 export interface CredentialLookup {
   (accessKeyId: string): { secretAccessKey: string; sessionToken?: string } | undefined;
@@ -84,15 +85,6 @@ function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a, 'utf8');
   const bb = Buffer.from(b, 'utf8');
   return ab.length === bb.length && timingSafeEqual(ab, bb);
-}
-
-/** Parses yyyymmddThhmmssZ strictly (round-trip checked so 20250231 is rejected). */
-function parseAmzDate(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return date.toISOString().replace(/[-:]|\.\d{3}/g, '') === value ? date : undefined;
 }
 
 interface Scope { accessKeyId: string; date: string; region: string; service: string }
@@ -280,4 +272,62 @@ export function verifyRdsAuthToken(
   const expectedSig = createHmac('sha256', key).update(stringToSign(parsed.amzDate, scopeString, canonicalRequest)).digest('hex');
   if (!safeEqual(expectedSig, parsed.signature)) return fail('signature_mismatch');
   return { ok: true, accessKeyId: parsed.accessKeyId, region: parsed.region, signedAt: parsed.signedAt, expiresAt };
+}
+
+/**
+ * A SigV4 query-signed (presigned) request as AWS checks one: the X-Amz-* parameters, expiry, the
+ * session token, every signed header present, and the signature over all of them. STS's GET
+ * GetCallerIdentity, as dab rebuilds it from an AWS caller's proof, is checked with this.
+ */
+export function verifyPresignedRequest(
+  req: { method: string; path: string; query: string; headers: Record<string, string | string[] | undefined> },
+  lookup: CredentialLookup,
+  opts: { service: string; now: Date; maxSkewSeconds?: number },
+): { ok: true; accessKeyId: string; region: string; signedHeaders: string[]; params: Map<string, string> } | Fail {
+  const pairs = parseQuery(req.query);
+  if (!pairs) return fail('malformed_query');
+  const params = new Map<string, string>();
+  for (const [k, v] of pairs) {
+    if (params.has(k)) return fail('duplicate_parameter');
+    params.set(k, v);
+  }
+  if (params.get('X-Amz-Algorithm') !== ALGORITHM) return fail('unsupported_algorithm');
+  const scope = parseCredentialScope(params.get('X-Amz-Credential') ?? '');
+  const amzDate = params.get('X-Amz-Date') ?? '';
+  const signedAt = parseAmzDate(amzDate);
+  const expires = Number(params.get('X-Amz-Expires') ?? 'x');
+  const signature = params.get('X-Amz-Signature') ?? '';
+  if (!scope || !signedAt || !Number.isInteger(expires) || expires < 1 || expires > 604800 || !/^[0-9a-f]{64}$/.test(signature)) return fail('malformed_authorization');
+  if (scope.service !== opts.service) return fail('wrong_service');
+  if (amzDate.slice(0, 8) !== scope.date) return fail('credential_date_mismatch');
+  const now = opts.now.getTime();
+  if (signedAt.getTime() > now + (opts.maxSkewSeconds ?? 300) * 1000) return fail('clock_skew');
+  if (now > signedAt.getTime() + expires * 1000) return fail('expired');
+
+  const headers = new Map<string, string | string[]>();
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name.toLowerCase(), value);
+  const signedHeaders = (params.get('X-Amz-SignedHeaders') ?? '').split(';');
+  if (!signedHeaders.includes('host')) return fail('host_not_signed');
+  if (signedHeaders.some((h) => h !== h.toLowerCase() || !headers.has(h))) return fail('missing_signed_header');
+
+  const creds = lookup(scope.accessKeyId);
+  if (!creds) return fail('unknown_access_key');
+  const presented = params.get('X-Amz-Security-Token');
+  const tokenOk = creds.sessionToken !== undefined ? presented !== undefined && safeEqual(presented, creds.sessionToken) : presented === undefined;
+  if (!tokenOk) return fail('session_token_mismatch');
+
+  const canonicalRequest = [
+    req.method.toUpperCase(),
+    canonicalPath(req.path),
+    canonicalQuery(pairs.filter(([k]) => k !== 'X-Amz-Signature')),
+    ...[...signedHeaders].sort().map((h) => `${h}:${canonicalHeaderValue(headers.get(h) ?? '')}`),
+    '',
+    [...signedHeaders].sort().join(';'),
+    EMPTY_SHA256, // a presigned GET has no body; non-S3 services hash the empty payload
+  ].join('\n');
+  const scopeString = [scope.date, scope.region, scope.service, SCOPE_TERMINATOR].join('/');
+  const key = deriveSigningKey(creds.secretAccessKey, scope.date, scope.region, scope.service);
+  const expected = createHmac('sha256', key).update(stringToSign(amzDate, scopeString, canonicalRequest)).digest('hex');
+  if (!safeEqual(expected, signature)) return fail('signature_mismatch');
+  return { ok: true, accessKeyId: scope.accessKeyId, region: scope.region, signedHeaders, params };
 }

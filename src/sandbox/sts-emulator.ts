@@ -4,7 +4,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySignedRequest } from './sigv4.js';
+import { verifyPresignedRequest, verifySignedRequest } from './sigv4.js';
+import { callerIdentityResponse, identityFaultResponse, type IdentityFault } from './sts-caller-identity.js';
 
 export interface StsRole {
   arn: string;
@@ -24,8 +25,14 @@ export interface IssuedSession {
   tags?: Record<string, string>;
 }
 export type StsFault = 'throttle' | 'server_error' | 'access_denied' | 'malformed' | 'hang';
+/** Long-lived (or instance-profile style, with a session token) credentials and who STS says they are. */
+export interface BaseCredentials {
+  accessKeyId: string; secretAccessKey: string; sessionToken?: string;
+  /** GetCallerIdentity's Arn for them (default arn:aws:iam::<accountId>:user/dab-broker). */
+  arn?: string;
+}
 export interface StsEmulatorOptions {
-  host?: string; port?: number; baseCredentials?: { accessKeyId: string; secretAccessKey: string }[];
+  host?: string; port?: number; baseCredentials?: BaseCredentials[];
   roles?: StsRole[]; now?: () => Date; accountId?: string;
 }
 export interface StsEmulator {
@@ -35,6 +42,11 @@ export interface StsEmulator {
   injectFault(fault: StsFault, times?: number): void;
   clearFaults(): void;
   readonly assumeRoleCalls: number;
+  /** GetCallerIdentity requests received (answered or not). */
+  readonly callerIdentityCalls: number;
+  /** The x-dab-server-id header of each GetCallerIdentity request received. */
+  readonly serverIdsSeen: readonly string[];
+  injectIdentityFault(fault: IdentityFault, times?: number): void;
   readonly issuedSessions: IssuedSession[];
   lookupCredentials(accessKeyId: string): { secretAccessKey: string; sessionToken?: string } | undefined;
   findSession(accessKeyId: string): IssuedSession | undefined;
@@ -97,10 +109,53 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
   const addRole = (role: StsRole): void => void roles.set(role.arn, { role: { ...role }, roleId: randomId('AROA', 17) });
   for (const role of opts.roles ?? []) addRole(role);
 
-  const baseLookup = (akid: string): { secretAccessKey: string } | undefined => {
+  const baseLookup = (akid: string): { secretAccessKey: string; sessionToken?: string } | undefined => {
     const c = baseCreds.find((b) => b.accessKeyId === akid);
-    return c && { secretAccessKey: c.secretAccessKey };
+    return c && { secretAccessKey: c.secretAccessKey, ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}) };
   };
+  const identityFaults: { fault: IdentityFault; remaining: number }[] = [];
+  let callerIdentityCalls = 0;
+  const serverIdsSeen: string[] = [];
+
+  /**
+   * GET /?Action=GetCallerIdentity presigned, as dab rebuilds an AWS caller's proof: the query
+   * signature and every signed header (x-dab-server-id among them) checked, as STS checks them.
+   */
+  function getCallerIdentity(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    callerIdentityCalls++;
+    serverIdsSeen.push(String(req.headers['x-dab-server-id'] ?? ''));
+    const head = identityFaults[0];
+    if (head) {
+      if (--head.remaining <= 0) identityFaults.shift();
+      const faulty = identityFaultResponse(head.fault);
+      if (faulty === 'hang') return;
+      res.writeHead(faulty.status, faulty.headers);
+      res.end(faulty.body);
+      return;
+    }
+    const result = verifyPresignedRequest(
+      { method: 'GET', path: url.pathname, query: url.search, headers: req.headers },
+      (akid) => sessions.get(akid) ?? baseLookup(akid),
+      { service: 'sts', now: new Date() },
+    );
+    if (!result.ok) {
+      if (result.reason === 'unknown_access_key') throw new StsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+      if (result.reason === 'expired') throw new StsError(403, 'AccessDenied', 'Request has expired');
+      throw new StsError(403, 'SignatureDoesNotMatch', `The request signature we calculated does not match the signature you provided. (${result.reason})`);
+    }
+    const params = result.params;
+    if (params.get('Action') !== 'GetCallerIdentity' || params.get('Version') !== '2011-06-15') {
+      throw new StsError(400, 'InvalidAction', `Could not find operation ${params.get('Action') ?? ''} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+    }
+    const session = sessions.get(result.accessKeyId);
+    if (session && session.expiration.getTime() <= now().getTime()) throw new StsError(403, 'ExpiredToken', 'The security token included in the request is expired');
+    const base = baseCreds.find((b) => b.accessKeyId === result.accessKeyId);
+    const account = session ? session.roleArn.split(':')[4] || defaultAccount : defaultAccount;
+    const arn = session
+      ? `arn:aws:sts::${account}:assumed-role/${session.roleArn.split('/').pop() ?? ''}/${session.roleSessionName}`
+      : base?.arn ?? `arn:aws:iam::${defaultAccount}:user/dab-broker`;
+    send(res, 200, callerIdentityResponse(arn, session ? `${roles.get(session.roleArn)?.roleId ?? 'AROA'}:${session.roleSessionName}` : `AIDA${result.accessKeyId.slice(4)}`));
+  }
 
   function takeFault(): StsFault | undefined {
     const head = faults[0];
@@ -192,6 +247,8 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
     + `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
 
   function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'GET' && url.searchParams.has('X-Amz-Signature')) return getCallerIdentity(req, res, url);
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action');
     if (action === 'AssumeRole') {
@@ -245,8 +302,13 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
     injectFault(fault: StsFault, times = 1): void {
       if (times > 0) faults.push({ fault, remaining: times });
     },
-    clearFaults: (): void => void (faults.length = 0),
+    clearFaults: (): void => void ((faults.length = 0), (identityFaults.length = 0)),
     get assumeRoleCalls() { return assumeRoleCalls; },
+    get callerIdentityCalls() { return callerIdentityCalls; },
+    get serverIdsSeen() { return [...serverIdsSeen]; },
+    injectIdentityFault(fault: IdentityFault, times = 1): void {
+      if (times > 0) identityFaults.push({ fault, remaining: times });
+    },
     get issuedSessions() { return [...issued]; },
     lookupCredentials(accessKeyId: string) {
       const s = sessions.get(accessKeyId);

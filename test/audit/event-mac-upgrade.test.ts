@@ -1,16 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import t from 'tap';
-import { canonicalTimestamp, computeSealHash, GENESIS_HASH, gapsOf, rowsDigest } from '../../src/audit/audit-canonical.js';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
-import { insertSeal, readRowHashes, sealHead } from '../../src/audit/seal-repo.js';
+import { sealHead } from '../../src/audit/seal-repo.js';
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
 import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { bundledMigrations, migrate } from '../../src/store/migrate.js';
 import { createPostgresStore } from '../../src/store/postgres-store.js';
 import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
 import type { Store } from '../../src/store/store.js';
-import { asSuperuser } from '../support/seal-helpers.js';
+import { asSuperuser, writeFirstSeal } from '../support/seal-helpers.js';
 
 // A log that predates event MACs: rows written and sealed (format 1) before migration 007, then the
 // upgrade, then new rows. Old rows are "written before event MACs" (counted, not tampering), old
@@ -38,17 +37,7 @@ for (let i = 0; i < 5; i++) {
   ]);
 }
 // A format-1 seal over ids 1-3, as the sealer of that version wrote it.
-{
-  const ids: number[] = [];
-  const hashes: Buffer[] = [];
-  for await (const row of readRowHashes(store, 1, 3, 100, 1)) {
-    ids.push(row.id);
-    hashes.push(row.hash);
-  }
-  const rowHashes = Buffer.concat(hashes);
-  const header = { seq: 1, format: 1, firstId: 1, lastId: 3, rowCount: ids.length, gaps: gapsOf(1, 3, ids), rowsDigest: rowsDigest(rowHashes), prevSealHash: GENESIS_HASH, sealedAt: canonicalTimestamp(new Date()) };
-  await insertSeal(store, { ...header, sealHash: computeSealHash(header), rowHashes });
-}
+await writeFirstSeal(store, 1, 1, 3);
 
 await migrate(store);
 const sealer = createAuditSealer({ store, now: () => new Date(), batchSize: 100, intervalMs: 0, log: { warn: () => undefined } });
@@ -57,7 +46,7 @@ await sealer.sealNow();
 
 t.test('old rows count as written before event MACs; old and new seals verify', async (t) => {
   const head = await sealHead(store);
-  t.match(head, { seq: 2, format: 2, firstId: 4, lastId: 8 }, 'the next seal uses format 2 (it covers event_mac)');
+  t.match(head, { seq: 2, format: 3, firstId: 4, lastId: 8 }, 'the next seal uses the newest format (it covers event_mac and the AWS caller columns)');
   t.match(await verifyAuditLog(store, { macKey: key }), { ok: true, result: 'intact', checkedSeals: 2, checkedEvents: 8, eventMacs: { checked: 3, writtenBefore: 5 } });
   t.match(await verifyAuditLog(store, { macKey: randomBytes(32) }), { ok: false, firstBroken: { id: 6, kind: 'forged' } }, 'under another key the new rows are not dab\'s');
 });

@@ -59,7 +59,7 @@ t.test("the MAC of an event equals the one recomputed from the database's canoni
        $3::text AS reason, NULL::text AS rule, NULL::text AS request_id, 'https://idp.example'::text AS actor_issuer, $4::text AS actor_subject, $5::text[] AS actor_groups,
        NULL::text AS source_ip, NULL::text AS user_agent, NULL::text AS database_name, NULL::text AS access_level, NULL::text AS db_user, NULL::text AS role_arn,
        NULL::text AS session_name, NULL::text AS source_identity, NULL::text AS access_key_id, NULL::text AS token_fingerprint, $6::timestamptz AS expires_at,
-       NULL::text AS caller_reason, $7::jsonb AS details) AS r`,
+       NULL::text AS caller_reason, $7::jsonb AS details, NULL::text AS caller_arn, NULL::text AS caller_account, NULL::text AS caller_session_name) AS r`,
     [event.eventId, event.occurredAt, event.reason, event.actor.subject, event.actor.groups, event.expiresAt, JSON.stringify(event.details)],
   );
   t.equal(macOfCanonical(key, rows[0]?.canonical as string), mac);

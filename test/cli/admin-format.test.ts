@@ -10,6 +10,8 @@ t.test('principals', async (t) => {
   t.equal(formatPrincipal({ issuer: IDP, subject: 'alice' }), 'subject alice@https://idp');
   t.equal(formatPrincipal({ issuer: IDP, group: 'dba' }), 'group dba@https://idp');
   t.equal(formatPrincipal({ issuer: IDP, claim: { name: 'department', value: 'payments' } }), 'claim department=payments@https://idp');
+  t.equal(formatPrincipal({ issuer: 'aws', aws: 'arn:aws:iam::222222222222:role/app' }), 'aws arn:aws:iam::222222222222:role/app');
+  t.equal(formatPrincipal({ issuer: 'aws', awsAccount: '222222222222' }), 'aws account 222222222222');
 });
 
 t.test('a plan: changes, gains and losses (active ones marked), one summary line', async (t) => {

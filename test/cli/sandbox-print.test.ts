@@ -33,11 +33,14 @@ t.test('the printed steps use that command and never npx', async (t) => {
     gate: { host: '127.0.0.1', port: 3 },
     target: { kind: 'throwaway' },
     tokens: { app: 'a', dba: 'd', auditor: 'u' },
+    ec2App: { accessKeyId: 'ASIAEC2', secretAccessKey: 'secret', sessionToken: 'token' },
   } as unknown as Sandbox;
   const viaNode = instructions(sandbox, 'node /x/dist/src/cli/main.js');
   t.match(viaNode, /^node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --reason "trying dab"$/m);
   t.match(viaNode, /^eval "\$\(node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --format env\)"/m);
   t.match(viaNode, /"npm link" in the dab folder puts it on PATH/);
+  // Only AWS_* variables and the URL: it works from a shell that has no DAB_* set (test/e2e/aws-caller-login.test.ts runs it).
+  t.match(viaNode, /^AWS_ACCESS_KEY_ID=ASIAEC2 AWS_SECRET_ACCESS_KEY=secret AWS_SESSION_TOKEN=token AWS_REGION=us-east-1 AWS_ENDPOINT_URL_STS=http:\/\/127\.0\.0\.1:2 AWS_EC2_METADATA_DISABLED=true node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --aws --url http:\/\/127\.0\.0\.1:8080$/m);
   const linked = instructions(sandbox, 'dab');
   t.match(linked, /^dab creds demo --access ro --reason "trying dab"$/m);
   t.notMatch(linked, /npm link/);

@@ -9,4 +9,5 @@ t.test('deploy/config.example.yaml is a valid configuration (docs match the code
   t.equal(config.auth.issuers.length, 2);
   t.equal(config.store.migrateOnStart, false);
   t.equal(config.listen.trustProxy, true);
+  t.match(config.auth.aws, { serverId: 'dab.prod.example.com', tiers: ['caller'], regions: ['eu-west-1'] });
 });

@@ -154,3 +154,21 @@ t.test('a bad config throws a ConfigError naming the setting, without a stack', 
     t.notMatch(message, /hunter2/, `${name}: no secret echoed`);
   }
 });
+
+t.test('auth.aws: AWS IAM callers are off unless configured, and the reserved issuer name is refused', async (t) => {
+  t.notOk(parseConfig(minimal()).auth.aws, 'off by default');
+  const aws = parseConfig({ ...minimal(), auth: { ...minimal().auth, aws: { serverId: 'dab.prod' } } }).auth.aws;
+  t.match(aws, { serverId: 'dab.prod', tiers: ['caller'], partition: 'aws', maxProofAgeSeconds: 300, requestTimeoutMs: 3000, maxCachedProofs: 10000 });
+  const fromEnv = loadConfig({ ...ENV_MINIMAL, DAB_AWS_SERVER_ID: 'dab.env', DAB_AWS_AUTH_TIERS: '["caller","auditor"]' }).auth.aws;
+  t.match(fromEnv, { serverId: 'dab.env', tiers: ['caller', 'auditor'] });
+
+  const refused = (auth: Record<string, unknown>, message: RegExp) => t.throws(() => parseConfig({ ...minimal(), auth: { ...minimal().auth, ...auth } }), { name: 'ConfigError', message });
+  refused({ issuers: [{ issuer: 'aws', audience: 'dab' }] }, /auth\.issuers\[0\]\.issuer: "aws" is reserved for AWS IAM callers/);
+  refused({ aws: { serverId: 'dab' }, admins: [{ aws: 'arn:aws:iam::123456789012:role/dba' }] }, /auth\.admins\[0\]: names an AWS principal, but auth\.aws\.tiers does not include admin/);
+  refused({ auditors: [{ awsAccount: '123456789012' }] }, /auth\.auditors\[0\]: names an AWS principal/);
+  refused({ aws: { serverId: 'dab', endpoint: 'http://sts.internal.example' } }, /auth\.aws\.endpoint: http is accepted only for a loopback endpoint/);
+  refused({ aws: { serverId: 'has space' } }, /auth\.aws\.serverId/);
+  refused({ aws: { serverId: 'dab', regions: ['not a region'] } }, /auth\.aws\.regions/);
+  refused({ admins: [{ aws: 'arn:aws:sts::123456789012:assumed-role/x/y' }] }, /auth\.admins/);
+  t.ok(parseConfig({ ...minimal(), auth: { ...minimal().auth, aws: { serverId: 'dab', tiers: ['caller', 'admin'] }, admins: [{ aws: 'arn:aws:iam::123456789012:role/dba' }] } }), 'an AWS admin where the admin tier accepts AWS callers');
+});

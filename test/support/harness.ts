@@ -6,7 +6,7 @@ import { createAssumeRole } from '../../src/aws/sts-client.js';
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startOidcIssuer, type OidcIssuer } from '../../src/sandbox/oidc-issuer.js';
-import { startStsEmulator, type StsEmulator } from '../../src/sandbox/sts-emulator.js';
+import { startStsEmulator, type BaseCredentials, type StsEmulator } from '../../src/sandbox/sts-emulator.js';
 import type { Store } from '../../src/store/store.js';
 import { openTestStore } from './test-store.js';
 
@@ -47,13 +47,19 @@ export interface HarnessOptions {
   deps?: Partial<AppDependencies>;
   /** Wraps the store the app gets (e.g. to hold its audit INSERTs); `Harness.store` stays the real one. */
   wrapStore?: (store: Store) => Store;
+  /** More base credentials for the STS emulator (after dab's own), e.g. AWS callers' identities. */
+  stsBaseCredentials?: BaseCredentials[];
 }
 
 /** A whole dab on loopback: real store, STS emulator, OIDC issuer, through buildApp + inject. */
 export async function startHarness(t: Teardown, opts: HarnessOptions = {}): Promise<Harness> {
   const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
   const testStore = await openTestStore();
-  const sts = await startStsEmulator({ now: clock.now, accountId: ACCOUNT });
+  const sts = await startStsEmulator({
+    now: clock.now,
+    accountId: ACCOUNT,
+    ...(opts.stsBaseCredentials ? { baseCredentials: [{ accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') }, ...opts.stsBaseCredentials] } : {}),
+  });
   for (const arn of [ROLE_RO, ROLE_RW, ROLE_DB]) sts.addRole({ arn, externalId: EXTERNAL_ID, maxSessionDurationSeconds: 43200 });
   const issuer = await startOidcIssuer();
 

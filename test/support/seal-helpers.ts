@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { canonicalTimestamp, computeSealHash, GENESIS_HASH, gapsOf, rowsDigest } from '../../src/audit/audit-canonical.js';
 import { insertAuditEvent } from '../../src/audit/audit-repo.js';
+import { insertSeal, readRowHashes } from '../../src/audit/seal-repo.js';
 import type { VerifyOutcome } from '../../src/audit/verify-chain.js';
 import { eventMacKeyBytes } from '../../src/config/load-config.js';
 import type { Queryable, Store } from '../../src/store/store.js';
@@ -68,4 +70,20 @@ export async function sealRows(store: Queryable) {
 
 export async function eventIds(store: Queryable): Promise<number[]> {
   return (await store.query<{ id: unknown }>('SELECT id FROM audit_events ORDER BY id')).rows.map((r) => Number(r.id));
+}
+
+/**
+ * The first seal (seq 1) over ids firstId..lastId in an older format, as that version's sealer
+ * wrote it: for upgrade tests, whose schema the current sealer's format does not fit yet.
+ */
+export async function writeFirstSeal(store: Store, format: number, firstId: number, lastId: number): Promise<void> {
+  const ids: number[] = [];
+  const hashes: Buffer[] = [];
+  for await (const row of readRowHashes(store, firstId, lastId, 100, format)) {
+    ids.push(row.id);
+    hashes.push(row.hash);
+  }
+  const rowHashes = Buffer.concat(hashes);
+  const header = { seq: 1, format, firstId, lastId, rowCount: ids.length, gaps: gapsOf(firstId, lastId, ids), rowsDigest: rowsDigest(rowHashes), prevSealHash: GENESIS_HASH, sealedAt: canonicalTimestamp(new Date()) };
+  await insertSeal(store, { ...header, sealHash: computeSealHash(header), rowHashes });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createEmbeddedStore } from '../../src/store/embedded-store.js';
-import { migrate } from '../../src/store/migrate.js';
+import { bundledMigrations, migrate } from '../../src/store/migrate.js';
 import { createPostgresStore } from '../../src/store/postgres-store.js';
 import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
 import type { Store } from '../../src/store/store.js';
@@ -17,18 +17,20 @@ export interface TestStore {
  * test files never see each other's rows), otherwise a fresh in-memory embedded PostgreSQL.
  * Migrations are applied, as `dab serve` does at start-up.
  */
-export async function openTestStore(): Promise<TestStore> {
+export async function openTestStore(opts: { migrateUpTo?: number } = {}): Promise<TestStore> {
   const serverUrl = process.env.DATABASE_URL;
+  // Upgrade tests start from an older schema and migrate the rest themselves.
+  const migrations = opts.migrateUpTo === undefined ? undefined : bundledMigrations().filter((m) => m.version <= (opts.migrateUpTo as number));
   if (!serverUrl) {
     const store = await createEmbeddedStore();
-    await migrate(store);
+    await migrate(store, migrations);
     return { store, close: () => store.close() };
   }
   const name = `dab_test_${randomBytes(6).toString('hex')}`;
   await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
   const url = urlForDatabase(serverUrl, name);
   const store = createPostgresStore({ url, poolMax: 10, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
-  await migrate(store);
+  await migrate(store, migrations);
   return {
     store,
     url,
