@@ -47,8 +47,9 @@ export async function elastiCacheOracleToken(req: OracleRequest, signingDate: Da
     { method: 'GET', protocol: 'http:', hostname: req.cacheName, path: '/', query, headers: { host: req.cacheName } },
     { expiresIn: req.expiresIn ?? 900, signingDate },
   );
-  // formatUrl minus the scheme: every query value escaped as the signer escaped it for signing.
+  // formatUrl minus the scheme: keys sorted and escaped as the SDK's buildQueryString does.
   const q = Object.entries(presigned.query as Record<string, string>)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${escape(k)}=${escape(v)}`)
     .join('&');
   return `${presigned.hostname}${presigned.path}?${q}`;
