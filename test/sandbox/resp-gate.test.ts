@@ -7,7 +7,8 @@ import tls from 'node:tls';
 import { createClient } from 'redis';
 import t from 'tap';
 import { createAclUsers } from '../../src/sandbox/resp/acl-users.js';
-import { startRespGate, type RespGateLogEvent, type RespGateOptions } from '../../src/sandbox/resp/resp-gate.js';
+import { startRespGate, type RespGate, type RespGateLogEvent, type RespGateOptions } from '../../src/sandbox/resp/resp-gate.js';
+import { startThrowawayRedis } from '../../src/sandbox/resp/throwaway-redis.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
 const prefix = `dab_test_${process.pid}_${randomBytes(3).toString('hex')}_`;
@@ -34,8 +35,8 @@ t.teardown(async () => {
 });
 
 type Client = ReturnType<typeof createClient>;
-async function login(user: string, token: string, RESP: 2 | 3 = 3, port = gate.port): Promise<Client> {
-  const c = createClient({ RESP, username: user, password: token, socket: { host: '127.0.0.1', port, tls: true, ca: gate.certificatePem, reconnectStrategy: false } }) as Client;
+async function login(user: string, token: string, RESP: 2 | 3 = 3, via: RespGate = gate): Promise<Client> {
+  const c = createClient({ RESP, username: user, password: token, socket: { host: '127.0.0.1', port: via.port, tls: true, ca: via.certificatePem, reconnectStrategy: false } }) as Client;
   c.on('error', () => {});
   await c.connect();
   return c;
@@ -193,4 +194,22 @@ t.test('unauthenticated clients are dropped after the handshake timeout', async 
   const r = await raw(cmd('PING'), undefined, g.port);
   t.equal(r.text, '-NOAUTH Authentication required.\r\n');
   t.ok(r.closed);
+});
+
+t.test('an upstream that goes away mid-session closes the client, and the gate stays up', async (t) => {
+  const server = await startThrowawayRedis();
+  t.teardown(() => server.stop());
+  const users = await createAclUsers(server, prefix, { app_ro: 'on ~* +@read +ping' });
+  const log: RespGateLogEvent[] = [];
+  const g = await startRespGate({ upstream: server, authenticate: async ({ user, token }) => (TOKENS[user] === token ? { ok: true, upstream: users.lookup(user)! } : { ok: false, reason: 'no' }), log: (e) => log.push(e) });
+  t.teardown(() => g.close());
+  const c = await login('app_ro', TOKENS.app_ro!, 3, g);
+  t.equal(await c.ping(), 'PONG');
+  const closed = once(c, 'end').catch(() => undefined);
+  await server.stop();
+  await closed;
+  t.equal(await errorOf(c.ping()), 'The client is closed', 'the client sees the connection end');
+  t.equal(await errorOf(login('app_ro', TOKENS.app_ro!, 3, g)), 'Socket closed unexpectedly', 'a new login is closed: the upstream is gone');
+  t.match(log.find((e) => e.event === 'upstream_error'), { reason: `connect ECONNREFUSED 127.0.0.1:${server.port}` }, 'the reason is in the log');
+  t.equal(await (await login('app_ro', TOKENS.app_ro!)).ping(), 'PONG', 'other gates are unaffected');
 });
