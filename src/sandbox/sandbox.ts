@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseConfig } from '../config/load-config.js';
 import { startServer, type RunningServer } from '../server.js';
+import { DEMO_CACHE, demoCacheRegistration, startDemoCache, type DemoCache } from './demo-cache.js';
 import { DEMO_USERS, openTargetDatabase, seedDemoDatabase, type TargetDatabase } from './demo-database.js';
 import { startIamGate, type GateLogEvent, type IamGate } from './iam-gate.js';
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.js';
 import { createRdsIamCheck } from './rds-iam-check.js';
+import type { RespGateLogEvent } from './resp/resp-gate.js';
+import { findRedisServer } from './resp/throwaway-redis.js';
 import { startStsEmulator, type StsEmulator } from './sts-emulator.js';
 
 export const SANDBOX_ACCOUNT = '000000000000';
@@ -29,6 +33,12 @@ export interface SandboxOptions {
   gateNow?: () => Date;
   /** The gate's connection log (authorized / auth_failed with the reason), like log_connections. */
   gateLog?: (event: GateLogEvent) => void;
+  /** redis://host:port of a Redis / Valkey for the demo cache; default: a throwaway redis-server (none installed: no demo cache). */
+  redisUrl?: string;
+  /** The demo cache gate's connection log (its clock is gateNow too). */
+  cacheLog?: (event: RespGateLogEvent) => void;
+  /** Where the demo cache gate's certificate is written, for redis-cli --cacert (default .dab-sandbox/demo-cache-ca.pem). */
+  cacheCaFile?: string;
 }
 
 export interface Sandbox {
@@ -38,6 +48,8 @@ export interface Sandbox {
   sts: StsEmulator;
   gate: IamGate;
   target: TargetDatabase;
+  /** The ElastiCache-like demo cache, with the path of its gate's certificate; absent without a Redis. */
+  cache?: DemoCache & { caFile: string };
   tokens: Record<keyof typeof SANDBOX_PRINCIPALS, string>;
   close(): Promise<void>;
 }
@@ -71,6 +83,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(opts.gateLog ? { log: opts.gateLog } : {}),
     });
     closers.push(() => gate.close());
+    const cache = await openDemoCache(opts, host, sts);
+    if (cache) closers.push(() => cache.close());
 
     // The sandbox starts clean every time: its store is a demo, not a record.
     rmSync(dataDir, { recursive: true, force: true });
@@ -93,19 +107,43 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const sign = (sub: string) => issuer.sign({ sub, groups: [] }, { expiresIn: '12h' });
     const tokens = { app: await sign(SANDBOX_PRINCIPALS.app), dba: await sign(SANDBOX_PRINCIPALS.dba), auditor: await sign(SANDBOX_PRINCIPALS.auditor) };
     await seedDab(server.url, tokens.dba, gate, target.dbname, issuer.issuer);
-    return { dabUrl: server.url, server, issuer, sts, gate, target, tokens, close };
+    if (cache) {
+      await postAsDba(server.url, tokens.dba, '/v1/databases', demoCacheRegistration(cache.gate, SANDBOX_REGION, LEVEL_ROLES, SANDBOX_EXTERNAL_ID));
+      await postAsDba(server.url, tokens.dba, '/v1/mappings', { principal: { issuer: issuer.issuer, subject: SANDBOX_PRINCIPALS.app }, database: DEMO_CACHE.name, levels: ['ro', 'rw'], description: 'The sandbox demo application' });
+    }
+    return { dabUrl: server.url, server, issuer, sts, gate, target, ...(cache ? { cache } : {}), tokens, close };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
+/** The demo cache when there is a Redis to put behind it (given, or a redis-server to start). */
+async function openDemoCache(opts: SandboxOptions, host: string, sts: StsEmulator): Promise<Sandbox['cache']> {
+  if (!opts.redisUrl && !(await findRedisServer())) return undefined;
+  const cache = await startDemoCache({
+    host,
+    sts,
+    region: SANDBOX_REGION,
+    roles: LEVEL_ROLES,
+    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+    ...(opts.gateNow ? { now: opts.gateNow } : {}),
+    ...(opts.cacheLog ? { log: opts.cacheLog } : {}),
+  });
+  const caFile = path.resolve(opts.cacheCaFile ?? '.dab-sandbox/demo-cache-ca.pem');
+  mkdirSync(path.dirname(caFile), { recursive: true });
+  writeFileSync(caFile, cache.gate.certificatePem);
+  return { ...cache, caFile };
+}
+
+async function postAsDba(dabUrl: string, dbaToken: string, path: string, body: unknown): Promise<void> {
+  const res = await fetch(new URL(path, dabUrl), { method: 'POST', headers: { authorization: `Bearer ${dbaToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`sandbox seeding: POST ${path} answered ${res.status} ${await res.text()}`);
+}
+
 /** Registers the demo database and maps the demo app to every level, through dab's own API. */
 async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: string, issuer: string): Promise<void> {
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(new URL(path, dabUrl), { method: 'POST', headers: { authorization: `Bearer ${dbaToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`sandbox seeding: POST ${path} answered ${res.status} ${await res.text()}`);
-  };
+  const post = (path: string, body: unknown) => postAsDba(dabUrl, dbaToken, path, body);
   await post('/v1/databases', {
     name: SANDBOX_DATABASE,
     host: gate.host,
