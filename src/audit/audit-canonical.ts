@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
  * The canonical forms that seals commit to. Changing anything here changes every digest: a new
  * layout needs a new SEAL_FORMAT, with verification keeping the old one for the seals that record it.
  * Format 1: every column of 001_initial.sql but the id. Format 2 (007_audit_event_macs.sql): the
- * same, then event_mac. New seals use the newest; seals already written keep theirs.
+ * same, then event_mac. Format 3 (011_database_engines.sql): format 1, then engine when it is set,
+ * then event_mac. New seals use the newest; seals already written keep theirs.
  */
-export const SEAL_FORMAT = 2;
-export const SEAL_FORMATS: readonly number[] = [1, 2];
+export const SEAL_FORMAT = 3;
+export const SEAL_FORMATS: readonly number[] = [1, 2, 3];
 /** prev_seal_hash of the first seal. */
 export const GENESIS_HASH = '0'.repeat(64);
 export const ROW_HASH_BYTES = 32;
@@ -21,7 +22,8 @@ export const canonicalTimestampSql = (column: string) => `to_char(${column} AT T
 /** The same text form for a JS Date (millisecond precision, so the last three digits are zero). */
 export const canonicalTimestamp = (date: Date) => date.toISOString().replace(/Z$/, '000Z');
 
-type Kind = 'text' | 'text[]' | 'jsonb';
+/** optional-text: a column added after format 1, in the text only when set (NULL leaves no trace). */
+type Kind = 'text' | 'text[]' | 'jsonb' | 'optional-text';
 
 /**
  * Every column of audit_events (001_initial.sql) except `id`, in serialisation order (format 1).
@@ -59,9 +61,29 @@ const FIELDS_V1: ReadonlyArray<Field> = [
 ];
 /** Format 2: format 1, then the event MAC (src/audit/event-mac.ts), so seals commit to it too. */
 const FIELDS_V2: ReadonlyArray<Field> = [...FIELDS_V1, ['event_mac', 'event_mac', 'text']];
-const FIELDS_OF: Record<number, ReadonlyArray<Field>> = { 1: FIELDS_V1, 2: FIELDS_V2 };
+/**
+ * What an event MAC covers: format 1 and, only where set, the columns added since. A row written
+ * before a column existed renders exactly as it did, so its MAC still verifies; a row that has the
+ * column set cannot lose or change it unseen.
+ */
+const MAC_FIELDS: ReadonlyArray<Field> = [...FIELDS_V1, ['engine', 'engine', 'optional-text']];
+/** Format 3: the MAC's fields, then the MAC. */
+const FIELDS_V3: ReadonlyArray<Field> = [...MAC_FIELDS, ['event_mac', 'event_mac', 'text']];
+const FIELDS_OF: Record<number, ReadonlyArray<Field>> = { 1: FIELDS_V1, 2: FIELDS_V2, 3: FIELDS_V3 };
 
 const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${select}::text, 'null')` : `coalesce(to_json(${select})::text, 'null')`);
+
+/** The text of a field list: `'{' || "k":v || ',' || … || '}'`, an optional field with its comma only when set. */
+function fieldsSql(fields: ReadonlyArray<Field>): string {
+  let sql = `'{'`;
+  fields.forEach(([column, select, kind], i) => {
+    const comma = i === 0 ? '' : ',';
+    sql += kind === 'optional-text'
+      ? ` || CASE WHEN ${select} IS NULL THEN '' ELSE '${comma}"${column}":' || to_json(${select})::text END`
+      : ` || '${comma}"${column}":' || ${value(select, kind)}`;
+  });
+  return `(${sql} || '}')`;
+}
 
 /**
  * One row as JSON text with the columns in the fixed order above and every null explicit, e.g.
@@ -73,7 +95,7 @@ const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${se
 export function canonicalRowSql(format: number): string {
   const fields = FIELDS_OF[format];
   if (!fields) throw new Error(`unknown seal format ${format}`);
-  return `('{' || ${fields.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `)} || '}')`;
+  return fieldsSql(fields);
 }
 
 /** The row hash, computed by the database: SHA-256 over a format tag, a newline and the canonical text. */
@@ -82,8 +104,8 @@ export const rowHashSql = (format: number) => `sha256(convert_to('dab-audit-row-
 /** The current format's forms (what the sealer writes). */
 export const CANONICAL_ROW_SQL = canonicalRowSql(SEAL_FORMAT);
 export const ROW_HASH_SQL = rowHashSql(SEAL_FORMAT);
-/** What an event MAC covers: format 1, i.e. every column but the id and the MAC itself. */
-export const MAC_INPUT_SQL = canonicalRowSql(1);
+/** What an event MAC covers: every column but the id and the MAC itself (MAC_FIELDS). */
+export const MAC_INPUT_SQL = fieldsSql(MAC_FIELDS);
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
 

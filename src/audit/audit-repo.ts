@@ -17,6 +17,8 @@ export interface AuditEvent {
   userAgent?: string | null;
   databaseName?: string | null;
   accessLevel?: string | null;
+  /** The database's engine (011_database_engines.sql); null on rows that are not about one. */
+  engine?: string | null;
   dbUser?: string | null;
   roleArn?: string | null;
   sessionName?: string | null;
@@ -31,7 +33,7 @@ export interface AuditEvent {
 const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
-  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details', 'event_mac',
+  'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details', 'engine', 'event_mac',
 ];
 
 /**
@@ -64,6 +66,7 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
     e.expiresAt ?? null,
     e.callerReason ?? null,
     e.details === undefined ? null : JSON.stringify(e.details),
+    e.engine ?? null,
     eventMac(macKey, e),
   ];
 }

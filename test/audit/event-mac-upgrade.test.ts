@@ -57,7 +57,7 @@ await sealer.sealNow();
 
 t.test('old rows count as written before event MACs; old and new seals verify', async (t) => {
   const head = await sealHead(store);
-  t.match(head, { seq: 2, format: 2, firstId: 4, lastId: 8 }, 'the next seal uses format 2 (it covers event_mac)');
+  t.match(head, { seq: 2, format: 3, firstId: 4, lastId: 8 }, 'the next seal uses the newest format (it covers event_mac, and engine where set)');
   t.match(await verifyAuditLog(store, { macKey: key }), { ok: true, result: 'intact', checkedSeals: 2, checkedEvents: 8, eventMacs: { checked: 3, writtenBefore: 5 } });
   t.match(await verifyAuditLog(store, { macKey: randomBytes(32) }), { ok: false, firstBroken: { id: 6, kind: 'forged' } }, 'under another key the new rows are not dab\'s');
 });
