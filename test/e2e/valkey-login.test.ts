@@ -121,3 +121,23 @@ t.test('the node-redis helper: fresh tokens for new connections, re-authenticati
   await t.rejects(third.connect(), { name: 'DabProblemError', code: 'access_denied' }, "dab's refusal surfaces from connect()");
 });
 
+
+t.test('preflight: each level logs in through the gate and proves what it may do', async (t) => {
+  const dba = { authorization: `Bearer ${sandbox.tokens.dba}`, 'content-type': 'application/json' };
+  const check = async (name: string) => (await fetch(new URL(`/v1/databases/${name}/check`, sandbox.dabUrl), { method: 'POST', headers: dba, body: '{}' })).json() as Promise<{ ok: boolean; levels: { level: string; steps: { step: string; status: string; message: string }[] }[] }>;
+  const ok = await check(DEMO_CACHE.name);
+  t.equal(ok.ok, true, JSON.stringify(ok));
+  const login = (r: typeof ok, level: string) => r.levels.find((l) => l.level === level)?.steps.find((s) => s.step === 'login');
+  t.match(login(ok, 'ro'), { status: 'ok', message: /as demo-ro; GET works, SET is refused \(NOPERM\)$/ });
+  t.match(login(ok, 'rw'), { status: 'ok', message: /as demo-rw; SET works$/ });
+
+  // The same cache registered under another cache name: its tokens are signed for a name the gate is not.
+  const current = (await (await fetch(new URL(`/v1/databases/${DEMO_CACHE.name}`, sandbox.dabUrl), { headers: dba })).json()) as Record<string, unknown>;
+  const { name: _n, version: _v, createdAt: _c, updatedAt: _u, ...rest } = current;
+  const created = await fetch(new URL('/v1/databases', sandbox.dabUrl), { method: 'POST', headers: dba, body: JSON.stringify({ ...rest, name: 'misnamed', cacheName: 'misnamed-cache' }) });
+  t.equal(created.status, 201, await created.clone().text());
+  const bad = await check('misnamed');
+  t.equal(bad.ok, false);
+  t.match(login(bad, 'ro'), { status: 'failed', message: /^the login was refused \(WRONGPASS .*\): check that user demo-ro exists .* the token's cache name misnamed-cache/ });
+  t.notMatch(JSON.stringify(bad), /X-Amz-Signature/, 'no token in the answer');
+});

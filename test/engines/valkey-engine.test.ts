@@ -4,6 +4,7 @@ import t from 'tap';
 import { presign } from '../../src/aws/sigv4-presign.js';
 import type { Database } from '../../src/databases/database-schema.js';
 import { engineNamed } from '../../src/engines/registry.js';
+import { scratchKey } from '../../src/engines/valkey/login-check.js';
 import { verifyElastiCacheToken } from '../../src/sandbox/sigv4.js';
 import { elastiCacheOracleToken } from '../aws/elasticache-signer-oracle.js';
 
@@ -85,4 +86,15 @@ t.test('client formats: env for redis-cli, rediss:// URI, one redis-cli line, th
   t.equal(render('uri'), 'rediss://orders-ro:tok%2F%2B%3D%20\'%26@h.example:6380');
   t.equal(render('redis-cli'), `REDISCLI_AUTH='tok/+= '\\''&' redis-cli --tls -h 'h.example' -p 6380 --user 'orders-ro'`);
   t.equal(render('token'), grant.token);
+});
+
+t.test('the preflight writes only a fresh key inside the level key pattern', async (t) => {
+  t.equal(scratchKey('on ~* -@all +@read', 'u1'), 'dab:preflight:u1');
+  t.equal(scratchKey('on allkeys +@all', 'u1'), 'dab:preflight:u1');
+  t.equal(scratchKey('on ~app:* ~other:* +@write', 'u1'), 'app:dab-preflight-u1');
+  t.equal(scratchKey('on %RW~cache:* +@write', 'u1'), 'cache:dab-preflight-u1');
+  t.equal(scratchKey('on ~exact-key +@write', 'u1'), undefined, 'a literal key is never overwritten');
+  t.equal(scratchKey('on ~a*b:* +@write', 'u1'), undefined, 'a glob in the middle');
+  t.equal(scratchKey('on +@write', 'u1'), undefined, 'no key pattern');
+  t.match(scratchKey('on ~*'), /^dab:preflight:[0-9a-f-]{36}$/);
 });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { explainConnectFailure, scrub } from '../../bootstrap/preflight-explain.js';
 import type { LoginCheck, LoginOutcome, LoginRequest } from '../engine.js';
-import { cacheSettings } from './cache-fields.js';
+import { accessStringOf, cacheSettings } from './cache-fields.js';
 
 // The preflight login for ElastiCache: AUTH as the level's user with a fresh token over TLS, then
 // prove the level bites. ro and monitor: a write is refused with NOPERM (ro also reads); rw: a
-// write of a key that expires by itself (dab:preflight:<uuid>, deleted right after).
+// write of a fresh key inside the access string's key pattern (e.g. ~app:* → app:dab-preflight-<uuid>)
+// that expires by itself and is deleted right after.
 
 const TLS_HINT = 'dab must trust the cache certificate (e.g. NODE_EXTRA_CA_CERTS), or register tls require';
 
@@ -34,10 +35,27 @@ function explainRefusal(err: unknown, req: LoginRequest): LoginOutcome {
   return { status: 'failed', message: `the login failed (${text})` };
 }
 
+/**
+ * A key no one uses, inside the level's first key pattern: the pattern's prefix before a trailing
+ * "*" plus a fresh name. Undefined when no pattern leaves room for one (a literal key, a glob in the
+ * middle): then nothing is written, so no real key is ever touched.
+ */
+export function scratchKey(accessString: string, id: string = randomUUID()): string | undefined {
+  const rules = accessString.split(/\s+/);
+  const pattern = rules.includes('allkeys') ? '*' : rules.map((r) => /^(?:%R?W?)?~(.*)$/.exec(r)?.[1]).find((p) => p !== undefined);
+  if (pattern === undefined || !pattern.endsWith('*') || /[*?[\]\\]/.test(pattern.slice(0, -1))) return undefined;
+  return `${pattern.slice(0, -1)}${pattern === '*' ? 'dab:preflight:' : 'dab-preflight-'}${id}`;
+}
+
 /** What the level may do, shown by trying it: the outcome for a logged-in session. */
 async function proveLevel(send: Send, req: LoginRequest): Promise<LoginOutcome> {
-  const key = `dab:preflight:${randomUUID()}`;
   const as = `logged in to ${req.db.host}:${req.db.port} over TLS as ${req.dbUser}`;
+  const key = scratchKey(accessStringOf(req.db, req.level));
+  if (!key) {
+    const pong = await send(['PING']).then(() => undefined, (err: Error) => err);
+    if (pong) return { status: 'failed', message: `${as}, but PING was refused (${errorText(pong, req)})` };
+    return { status: 'ok', message: `${as}; its key patterns leave no room for a scratch key, so reads and writes were not tried` };
+  }
   const write = await send(['SET', key, '1', 'PX', '60000']).then(
     () => undefined,
     (err: Error) => err,
