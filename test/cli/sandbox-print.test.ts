@@ -8,6 +8,16 @@ import type { Sandbox } from '../../src/sandbox/sandbox.js';
 // "dab" only when that is this install on PATH (npm link), else node with main.js's path, never
 // "npx dab" (which copies the project and rebuilds it, 15-21 s).
 
+/** What instructions() reads of a running sandbox (the PostgreSQL side only). */
+const FAKE_SANDBOX = {
+  dabUrl: 'http://127.0.0.1:8080',
+  issuer: { issuer: 'http://127.0.0.1:1/issuer' },
+  sts: { url: 'http://127.0.0.1:2' },
+  gate: { host: '127.0.0.1', port: 3 },
+  target: { kind: 'throwaway' },
+  tokens: { app: 'a', dba: 'd', auditor: 'u' },
+};
+
 t.test('dab when this install is on PATH, else node with the absolute main.js', async (t) => {
   const dir = t.testdir();
   const main = join(dir, 'dist/src/cli/main.js');
@@ -26,14 +36,7 @@ t.test('dab when this install is on PATH, else node with the absolute main.js', 
 });
 
 t.test('the printed steps use that command and never npx', async (t) => {
-  const sandbox = {
-    dabUrl: 'http://127.0.0.1:8080',
-    issuer: { issuer: 'http://127.0.0.1:1/issuer' },
-    sts: { url: 'http://127.0.0.1:2' },
-    gate: { host: '127.0.0.1', port: 3 },
-    target: { kind: 'throwaway' },
-    tokens: { app: 'a', dba: 'd', auditor: 'u' },
-  } as unknown as Sandbox;
+  const sandbox = FAKE_SANDBOX as unknown as Sandbox;
   const viaNode = instructions(sandbox, 'node /x/dist/src/cli/main.js');
   t.match(viaNode, /^node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --reason "trying dab"$/m);
   t.match(viaNode, /^eval "\$\(node \/x\/dist\/src\/cli\/main\.js creds demo --access ro --format env\)"/m);
@@ -45,14 +48,7 @@ t.test('the printed steps use that command and never npx', async (t) => {
 });
 
 t.test('the redis-cli line for the demo cache: token from the env lines, the gate certificate checked', async (t) => {
-  const base = {
-    dabUrl: 'http://127.0.0.1:8080',
-    issuer: { issuer: 'http://127.0.0.1:1/issuer' },
-    sts: { url: 'http://127.0.0.1:2' },
-    gate: { host: '127.0.0.1', port: 3 },
-    target: { kind: 'throwaway' },
-    tokens: { app: 'a', dba: 'd', auditor: 'u' },
-  };
+  const base = FAKE_SANDBOX;
   const cache = { gate: { host: '127.0.0.1', port: 4 }, upstream: { kind: 'throwaway' }, caFile: '/x/.dab-sandbox/demo-cache-ca.pem' };
   const withCache = instructions({ ...base, cache } as unknown as Sandbox, 'dab');
   t.match(withCache, /^ demo cache {6}"demo-cache": Redis \(throwaway redis-server\) behind the ElastiCache-like IAM gate at 127\.0\.0\.1:4 \(TLS, IAM tokens only\)$/m);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { gateHandle, listen, remoteIp, type GateHandle } from '../gate-server.js';
 import { selfSignedCert } from '../self-signed-cert.js';
 import { CommandReader, RespProtocolError, UNAUTHENTICATED_LIMITS, encodeCommand, errorReply, type CommandLimits, type RespCommand } from './resp-commands.js';
 import { HELLO_NOAUTH, NOAUTH, WRONGPASS, loginIntent, upstreamHello, type LoginIntent } from './resp-login.js';
@@ -29,7 +30,7 @@ export interface RespGateOptions {
   /** ElastiCache closes an IAM connection 12 h after its last (re-)authentication. */
   maxSessionMs?: number;
 }
-export interface RespGate { readonly host: string; readonly port: number; readonly certificatePem: string; readonly activeConnections: number; close(): Promise<void> }
+export type RespGate = GateHandle;
 
 // Authenticated clients may send big values; the gate holds one whole command, so it caps it.
 const AUTHENTICATED_LIMITS: CommandLimits = { maxArgs: 1024 * 1024, maxBulkBytes: 64 * 1024 * 1024 };
@@ -61,14 +62,7 @@ export async function startRespGate(opts: RespGateOptions): Promise<RespGate> {
     sock.destroy();
   });
   server.on('error', (err) => log({ event: 'server_error', reason: err.message }));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const gatePort = (server.address() as net.AddressInfo).port;
+  const gatePort = await listen(server, opts.port ?? 0, host);
 
   class Session {
     readonly reader = new CommandReader();
@@ -262,25 +256,7 @@ export async function startRespGate(opts: RespGateOptions): Promise<RespGate> {
     }
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    host,
-    port: gatePort,
-    certificatePem: creds.cert,
-    get activeConnections() {
-      return sessions.size;
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of [...sessions]) s.teardown();
-      });
-      return closing;
-    },
-  };
-}
-
-function remoteIp(sock: net.Socket): string {
-  const ip = sock.remoteAddress ?? 'unknown';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return gateHandle(server, { host, port: gatePort, certificatePem: creds.cert }, () => sessions.size, () => {
+    for (const s of [...sessions]) s.teardown();
+  });
 }
