@@ -2,7 +2,7 @@ import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SANDBOX_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { SANDBOX_DATABASE, SANDBOX_MYSQL_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 
 export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
@@ -17,7 +17,7 @@ export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   const targetUrl = values['target-url'] ?? io.env.DAB_SANDBOX_TARGET_URL;
   // The SDK's Node-version notice is for operators of `dab serve`; here it only buries the instructions.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, IAM gate, dab)…');
+  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL and MariaDB behind IAM gates, dab)…');
   const sandbox = await startSandbox({ port, ...(targetUrl ? { targetUrl } : {}) });
   io.out(instructions(sandbox, dabCommand(io.env.PATH ?? '')));
   const stop = () => {
@@ -67,6 +67,7 @@ export function instructions(s: Sandbox, dab = 'dab'): string {
  OIDC issuer     ${s.issuer.issuer}
  STS emulator    ${s.sts.url}
  demo database   "${SANDBOX_DATABASE}": PostgreSQL (${s.target.kind === 'throwaway' ? 'throwaway cluster' : 'given server'}) behind the RDS-like IAM gate at ${gate} (TLS, IAM tokens only)
+${s.mysql ? ` demo database   "${SANDBOX_MYSQL_DATABASE}": MariaDB (database ${s.mysql.dbname}) behind the MySQL IAM gate at ${s.mysql.gate.host}:${s.mysql.gate.port} (TLS, cleartext token)` : ` (${s.mysqlProblem ?? 'no MySQL demo'})`}
 
  1. In another shell, paste these (caller tokens valid 12 h):
 
@@ -90,10 +91,20 @@ ${dab} creds ${SANDBOX_DATABASE} --access ro --reason "trying dab"
 
 eval "$(${dab} creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c 'SELECT * FROM pgdemo.products'
 
- 5. See what the DBA sees:
+${mysqlStep(s, dab)} 5. See what the DBA sees:
 
 curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
 
  Ctrl-C stops the sandbox.
+`;
+}
+
+/** The MySQL demo's login line: the mariadb client reads the option file dab creds prints. */
+export function mysqlStep(s: Pick<Sandbox, 'mysql'>, dab: string): string {
+  if (!s.mysql) return '';
+  return ` 4b. Log in to the MySQL demo with the mariadb (or mysql) client (ro can read, not write):
+
+mariadb --defaults-extra-file=<(${dab} creds ${SANDBOX_MYSQL_DATABASE} --access ro --format cnf) -e 'SELECT * FROM products'
+
 `;
 }

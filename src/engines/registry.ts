@@ -1,8 +1,9 @@
 import type { Engine } from './engine.js';
+import { mysqlEngine } from './mysql/mysql-engine.js';
 import { postgresEngine } from './postgres/postgres-engine.js';
 
 // Every engine dab brokers, by its registration name. Adding an engine: its module, and one line here.
-export const ENGINES: readonly Engine[] = [postgresEngine];
+export const ENGINES: readonly Engine[] = [postgresEngine, mysqlEngine];
 
 /** What a registration without `engine` means (every database registered before engines existed). */
 export const DEFAULT_ENGINE = 'postgres';
