@@ -3,7 +3,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEMO_CACHE } from '../sandbox/demo-cache.js';
-import { SANDBOX_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { SANDBOX_DATABASE, SANDBOX_MYSQL_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 
 export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
@@ -19,7 +19,7 @@ export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   const redisUrl = values['redis-url'] ?? io.env.DAB_SANDBOX_REDIS_URL;
   // The SDK's Node-version notice is for operators of `dab serve`; here it only buries the instructions.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, IAM gate, dab)…');
+  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, MariaDB and Redis behind IAM gates, dab)…');
   const sandbox = await startSandbox({ port, ...(targetUrl ? { targetUrl } : {}), ...(redisUrl ? { redisUrl } : {}) });
   io.out(instructions(sandbox, dabCommand(io.env.PATH ?? '')));
   const stop = () => {
@@ -73,6 +73,7 @@ export function instructions(s: Sandbox, dab = 'dab'): string {
  OIDC issuer     ${s.issuer.issuer}
  STS emulator    ${s.sts.url}
  demo database   "${SANDBOX_DATABASE}": PostgreSQL (${s.target.kind === 'throwaway' ? 'throwaway cluster' : 'given server'}) behind the RDS-like IAM gate at ${gate} (TLS, IAM tokens only)
+${s.mysql ? ` demo database   "${SANDBOX_MYSQL_DATABASE}": MariaDB (database ${s.mysql.dbname}) behind the MySQL IAM gate at ${s.mysql.gate.host}:${s.mysql.gate.port} (TLS, cleartext token)` : ` (${s.mysqlProblem ?? 'no MySQL demo'})`}
 ${cache ? ` demo cache      "${DEMO_CACHE.name}": Redis (${cache.upstream.kind === 'throwaway' ? 'throwaway redis-server' : 'given server'}) behind the ElastiCache-like IAM gate at ${cache.gate.host}:${cache.gate.port} (TLS, IAM tokens only)` : ' demo cache      none: no redis-server installed (apt-get install redis-server) and no --redis-url'}
 
  1. In another shell, paste these (caller tokens valid 12 h):
@@ -96,12 +97,22 @@ ${dab} creds ${SANDBOX_DATABASE} --access ro --reason "trying dab"
  4. Log in with psql, the token as password (ro can read, not write):
 
 eval "$(${dab} creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c 'SELECT * FROM pgdemo.products'
-${cache ? redisCliStep(cache.caFile, dab) : ''}
- 5. See what the DBA sees:
+
+${mysqlStep(s, dab)}${cache ? redisCliStep(cache.caFile, dab) : ''} 5. See what the DBA sees:
 
 curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
 
  Ctrl-C stops the sandbox.
+`;
+}
+
+/** The MySQL demo's login line: the mariadb client reads the option file dab creds prints. */
+export function mysqlStep(s: Pick<Sandbox, 'mysql'>, dab: string): string {
+  if (!s.mysql) return '';
+  return ` 4b. Log in to the MySQL demo with the mariadb (or mysql) client (ro can read, not write):
+
+mariadb --defaults-extra-file=<(${dab} creds ${SANDBOX_MYSQL_DATABASE} --access ro --format cnf) -e 'SELECT * FROM products'
+
 `;
 }
 
@@ -111,9 +122,9 @@ export function redisCliLine(caFile: string, dab: string, access: 'ro' | 'rw' = 
 }
 
 function redisCliStep(caFile: string, dab: string): string {
-  return `
- 4b. Log in to the demo cache with redis-cli, the token in REDISCLI_AUTH (ro can GET, not SET):
+  return ` 4c. Log in to the demo cache with redis-cli, the token in REDISCLI_AUTH (ro can GET, not SET):
 
 ${redisCliLine(caFile, dab)}
+
 `;
 }

@@ -1,9 +1,10 @@
 import type { Engine } from './engine.js';
+import { mysqlEngine } from './mysql/mysql-engine.js';
 import { postgresEngine } from './postgres/postgres-engine.js';
 import { valkeyEngine } from './valkey/valkey-engine.js';
 
 // Every engine dab brokers, by its registration name. Adding an engine: its module, and one line here.
-export const ENGINES: readonly Engine[] = [postgresEngine, valkeyEngine];
+export const ENGINES: readonly Engine[] = [postgresEngine, mysqlEngine, valkeyEngine];
 
 /** What a registration without `engine` means (every database registered before engines existed). */
 export const DEFAULT_ENGINE = 'postgres';

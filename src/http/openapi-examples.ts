@@ -58,6 +58,7 @@ const grantEvent = {
   userAgent: 'dab-cli/0.1.0',
   database: 'orders',
   level: 'ro',
+  engine: 'postgres',
   dbUser: 'orders_ro',
   roleArn: `arn:aws:iam::${ACCOUNT}:role/dab-orders-ro`,
   sessionName: 'dab.orders-api',

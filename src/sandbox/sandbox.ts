@@ -7,6 +7,7 @@ import { DEMO_CACHE, demoCacheRegistration, startDemoCache, type DemoCache } fro
 import { DEMO_USERS, openTargetDatabase, seedDemoDatabase, type TargetDatabase } from './demo-database.js';
 import { startIamGate, type GateLogEvent, type IamGate } from './iam-gate.js';
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.js';
+import { DEFAULT_MYSQL_SERVER, startMysqlDemo, type MysqlDemo, type MysqlServer } from './mysql/demo-mysql.js';
 import { createRdsIamCheck } from './rds-iam-check.js';
 import type { RespGateLogEvent } from './resp/resp-gate.js';
 import { findRedisServer } from './resp/throwaway-redis.js';
@@ -16,6 +17,8 @@ export const SANDBOX_ACCOUNT = '000000000000';
 export const SANDBOX_REGION = 'us-east-1';
 export const SANDBOX_EXTERNAL_ID = 'dab-sandbox-external-id';
 export const SANDBOX_DATABASE = 'demo';
+/** The MySQL/MariaDB demo database's registered name. */
+export const SANDBOX_MYSQL_DATABASE = 'demo-mysql';
 export const SANDBOX_PRINCIPALS = { app: 'demo-app', dba: 'demo-dba', auditor: 'demo-auditor' } as const;
 const role = (name: string) => `arn:aws:iam::${SANDBOX_ACCOUNT}:role/${name}`;
 // One role per level, as deploy/iam recommends: IAM (here, the gate) stops ro connecting as rw.
@@ -39,6 +42,8 @@ export interface SandboxOptions {
   cacheLog?: (event: RespGateLogEvent) => void;
   /** Where the demo cache gate's certificate is written, for redis-cli --cacert (default .dab-sandbox/demo-cache-ca.pem). */
   cacheCaFile?: string;
+  /** The MariaDB/MySQL server (root) for the MySQL demo; default root@127.0.0.1:3306; false: none. */
+  mysql?: MysqlServer | false;
 }
 
 export interface Sandbox {
@@ -50,6 +55,9 @@ export interface Sandbox {
   target: TargetDatabase;
   /** The ElastiCache-like demo cache, with the path of its gate's certificate; absent without a Redis. */
   cache?: DemoCache & { caFile: string };
+  /** The MySQL demo, when its server was reachable (else why not, in mysqlProblem). */
+  mysql?: MysqlDemo;
+  mysqlProblem?: string;
   tokens: Record<keyof typeof SANDBOX_PRINCIPALS, string>;
   close(): Promise<void>;
 }
@@ -86,6 +94,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const cache = await openDemoCache(opts, host, sts);
     if (cache) closers.push(() => cache.close());
 
+    let mysql: MysqlDemo | undefined;
+    let mysqlProblem: string | undefined;
+    if (opts.mysql !== false) {
+      try {
+        mysql = await startMysqlDemo({ host, server: opts.mysql ?? DEFAULT_MYSQL_SERVER, sts, region: SANDBOX_REGION, levelRoles: LEVEL_ROLES, ...(opts.gateNow ? { now: opts.gateNow } : {}), ...(opts.gateLog ? { log: opts.gateLog } : {}) });
+        const demo = mysql;
+        closers.push(() => demo.close());
+      } catch (err) {
+        // The PostgreSQL demo works without it; the instructions say why there is no MySQL one.
+        mysqlProblem = `no MySQL demo: ${(err as Error).message}`;
+      }
+    }
+
     // The sandbox starts clean every time: its store is a demo, not a record.
     rmSync(dataDir, { recursive: true, force: true });
     const config = parseConfig({
@@ -106,12 +127,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
     const sign = (sub: string) => issuer.sign({ sub, groups: [] }, { expiresIn: '12h' });
     const tokens = { app: await sign(SANDBOX_PRINCIPALS.app), dba: await sign(SANDBOX_PRINCIPALS.dba), auditor: await sign(SANDBOX_PRINCIPALS.auditor) };
-    await seedDab(server.url, tokens.dba, gate, target.dbname, issuer.issuer);
+    await seedDab(server.url, tokens.dba, gate, target.dbname, issuer.issuer, mysql);
     if (cache) {
       await postAsDba(server.url, tokens.dba, '/v1/databases', demoCacheRegistration(cache.gate, SANDBOX_REGION, LEVEL_ROLES, SANDBOX_EXTERNAL_ID));
       await postAsDba(server.url, tokens.dba, '/v1/mappings', { principal: { issuer: issuer.issuer, subject: SANDBOX_PRINCIPALS.app }, database: DEMO_CACHE.name, levels: ['ro', 'rw'], description: 'The sandbox demo application' });
     }
-    return { dabUrl: server.url, server, issuer, sts, gate, target, ...(cache ? { cache } : {}), tokens, close };
+    return { dabUrl: server.url, server, issuer, sts, gate, target, ...(mysql ? { mysql } : {}), ...(mysqlProblem ? { mysqlProblem } : {}), ...(cache ? { cache } : {}), tokens, close };
   } catch (err) {
     await close();
     throw err;
@@ -142,7 +163,7 @@ async function postAsDba(dabUrl: string, dbaToken: string, path: string, body: u
 }
 
 /** Registers the demo database and maps the demo app to every level, through dab's own API. */
-async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: string, issuer: string): Promise<void> {
+async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: string, issuer: string, mysql?: MysqlDemo): Promise<void> {
   const post = (path: string, body: unknown) => postAsDba(dabUrl, dbaToken, path, body);
   await post('/v1/databases', {
     name: SANDBOX_DATABASE,
@@ -165,5 +186,29 @@ async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: 
     database: SANDBOX_DATABASE,
     levels: ['ro', 'rw', 'monitor'],
     description: 'The sandbox demo application',
+  });
+  if (!mysql) return;
+  await post('/v1/databases', {
+    name: SANDBOX_MYSQL_DATABASE,
+    engine: 'mysql',
+    host: mysql.gate.host,
+    port: mysql.gate.port,
+    region: SANDBOX_REGION,
+    dbname: mysql.dbname,
+    roleArn: LEVEL_ROLES.ro,
+    externalId: SANDBOX_EXTERNAL_ID,
+    sslmode: 'require',
+    description: 'Sandbox MySQL/MariaDB demo database behind the local MySQL IAM gate',
+    levels: {
+      ro: { dbUser: mysql.users.ro, roleArn: LEVEL_ROLES.ro },
+      rw: { dbUser: mysql.users.rw, roleArn: LEVEL_ROLES.rw },
+      monitor: { dbUser: mysql.users.monitor, roleArn: LEVEL_ROLES.monitor },
+    },
+  });
+  await post('/v1/mappings', {
+    principal: { issuer, subject: SANDBOX_PRINCIPALS.app },
+    database: SANDBOX_MYSQL_DATABASE,
+    levels: ['ro', 'rw', 'monitor'],
+    description: 'The sandbox demo application, on the MySQL demo',
   });
 }
