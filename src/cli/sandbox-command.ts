@@ -2,7 +2,7 @@ import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEMO_CACHE } from '../sandbox/demo-cache.js';
+import { DEMO_CACHE } from '../sandbox/resp/demo-cache.js';
 import { SANDBOX_DATABASE, SANDBOX_MYSQL_DATABASE, SANDBOX_PRINCIPALS, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../config/load-config.js';
 import { startServer, type RunningServer } from '../server.js';
-import { DEMO_CACHE, demoCacheRegistration, startDemoCache, type DemoCache } from './demo-cache.js';
+import { DEMO_CACHE, demoCacheRegistration, startDemoCache, type DemoCache } from './resp/demo-cache.js';
 import { DEMO_USERS, openTargetDatabase, seedDemoDatabase, type TargetDatabase } from './demo-database.js';
 import { startIamGate, type GateLogEvent, type IamGate } from './iam-gate.js';
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.js';

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { redisCliLine } from '../../src/cli/sandbox-command.js';
 import { requestCredentials } from '../../src/client/dab-client.js';
 import { dabRedisCredentials, dabRedisOptions } from '../../src/client/redis-credentials.js';
-import { DEMO_CACHE } from '../../src/sandbox/demo-cache.js';
+import { DEMO_CACHE } from '../../src/sandbox/resp/demo-cache.js';
 import type { RespGateLogEvent } from '../../src/sandbox/resp/resp-gate.js';
 import { startSandbox } from '../../src/sandbox/sandbox.js';
 import { parseElastiCacheToken } from '../../src/sandbox/sigv4.js';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { createAclUsers, type AclUsers } from './resp/acl-users.js';
-import { createElastiCacheIamCheck } from './resp/elasticache-iam-check.js';
-import { startRespGate, type RespGate, type RespGateLogEvent } from './resp/resp-gate.js';
-import { startThrowawayRedis } from './resp/throwaway-redis.js';
-import type { StsEmulator } from './sts-emulator.js';
+import { createAclUsers, type AclUsers } from './acl-users.js';
+import { createElastiCacheIamCheck } from './elasticache-iam-check.js';
+import { startRespGate, type RespGate, type RespGateLogEvent } from './resp-gate.js';
+import { startThrowawayRedis } from './throwaway-redis.js';
+import type { StsEmulator } from '../sts-emulator.js';
 
 // The sandbox's ElastiCache: a real Redis (a throwaway redis-server, or the one at
 // DAB_SANDBOX_REDIS_URL) behind the RESP gate, with one ACL user per level standing for the
