@@ -8,6 +8,7 @@ import {
   UpstreamAuth, WireError, authRequest, cancelRequest, decodeUtf8, errorMessageText, errorResponse, negotiateProtocolVersion,
   parseStartupParams, startupMessage,
 } from './pg-wire.js';
+import { gateHandle, remoteIp, type GateHandle } from './gate-handle.js';
 import { selfSignedCert } from './self-signed-cert.js';
 
 export interface GateAuthRequest { user: string; database: string; password: string; gateHost: string; gatePort: number; remoteAddress: string }
@@ -29,7 +30,7 @@ export interface IamGateOptions {
   /** A client that has not finished authenticating by then is dropped. Default 10000. */
   handshakeTimeoutMs?: number;
 }
-export interface IamGate { readonly host: string; readonly port: number; readonly certificatePem: string; readonly activeConnections: number; close(): Promise<void> }
+export type IamGate = GateHandle;
 
 /** One client connection: the TCP socket, the TLS socket layered on it (if any), and the upstream session. */
 interface Conn { raw: net.Socket; client: net.Socket; upstream?: net.Socket; relaying: boolean; closed: boolean; timer?: NodeJS.Timeout }
@@ -279,25 +280,5 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
     log({ event: 'cancel_forwarded', remoteAddress });
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    host,
-    port: gatePort,
-    certificatePem: creds.cert,
-    get activeConnections() {
-      return conns.size;
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const conn of [...conns]) teardown(conn);
-      });
-      return closing;
-    },
-  };
-}
-
-function remoteIp(sock: net.Socket): string {
-  const ip = sock.remoteAddress ?? 'unknown';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return gateHandle(server, host, gatePort, creds.cert, conns, teardown);
 }
