@@ -54,9 +54,9 @@ const missing = (given: object, required: readonly string[], at: string, engine:
   required.filter((f) => (given as Record<string, unknown>)[f] === undefined).map((f) => ({ field: `${at}${f}`, message: `is required for engine ${engine}` }));
 
 /** The union's rules, then the engine's own: fields of another engine, missing fields, engine rules. */
-export function engineProblems(db: Database): FieldProblem[] {
-  const engine = engineNamed(db.engine);
-  if (!engine) return [{ field: 'body.engine', message: `must be one of ${ENGINES.map((e) => e.name).join(', ')}` }];
+export function engineProblems(db: Database, engines: readonly Engine[] = ENGINES): FieldProblem[] {
+  const engine = engines.find((e) => e.name === db.engine);
+  if (!engine) return [{ field: 'body.engine', message: `must be one of ${engines.map((e) => e.name).join(', ')}` }];
   const r = engine.registration;
   const problems = [...foreignFields(db, r.fields, COMMON_FIELDS, 'body.', engine.name), ...missing(db, r.required, 'body.', engine.name)];
   for (const [level, spec] of Object.entries(db.levels)) {

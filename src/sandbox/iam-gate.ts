@@ -8,7 +8,7 @@ import {
   UpstreamAuth, WireError, authRequest, cancelRequest, decodeUtf8, errorMessageText, errorResponse, negotiateProtocolVersion,
   parseStartupParams, startupMessage,
 } from './pg-wire.js';
-import { gateHandle, listen, remoteIp, type GateHandle } from './gate-server.js';
+import { gateHandle, listen, remoteIp, type GateHandle } from './gate-handle.js';
 import { selfSignedCert } from './self-signed-cert.js';
 
 export interface GateAuthRequest { user: string; database: string; password: string; gateHost: string; gatePort: number; remoteAddress: string }
@@ -272,7 +272,5 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
     log({ event: 'cancel_forwarded', remoteAddress });
   }
 
-  return gateHandle(server, { host, port: gatePort, certificatePem: creds.cert }, () => conns.size, () => {
-    for (const conn of [...conns]) teardown(conn);
-  });
+  return gateHandle(server, host, gatePort, creds.cert, conns, teardown);
 }

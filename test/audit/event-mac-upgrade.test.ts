@@ -5,27 +5,14 @@ import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
 import { insertSeal, readRowHashes, sealHead } from '../../src/audit/seal-repo.js';
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
-import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { bundledMigrations, migrate } from '../../src/store/migrate.js';
-import { createPostgresStore } from '../../src/store/postgres-store.js';
-import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
-import type { Store } from '../../src/store/store.js';
 import { asSuperuser } from '../support/seal-helpers.js';
+import { openUnmigratedStore } from '../support/test-store.js';
 
 // A log that predates event MACs: rows written and sealed (format 1) before migration 007, then the
 // upgrade, then new rows. Old rows are "written before event MACs" (counted, not tampering), old
 // seals keep verifying, and from the upgrade on a row without a valid MAC is forged.
-async function freshStore(): Promise<Store> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return createEmbeddedStore();
-  const name = `dab_test_${randomBytes(6).toString('hex')}`;
-  await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
-  const store = createPostgresStore({ url: urlForDatabase(serverUrl, name), poolMax: 4, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
-  t.teardown(() => runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  return store;
-}
-const store = await freshStore();
-t.teardown(() => store.close());
+const store = await openUnmigratedStore(t);
 const key = randomBytes(32);
 await migrate(store, bundledMigrations().filter((m) => m.version < 7));
 

@@ -45,6 +45,18 @@ t.test('the printed steps use that command and never npx', async (t) => {
   t.match(linked, /^dab creds demo --access ro --reason "trying dab"$/m);
   t.notMatch(linked, /npm link/);
   t.notMatch(viaNode + linked, /npx/);
+  t.notMatch(viaNode, /mariadb/, 'no MySQL demo, no MySQL line');
+});
+
+t.test('with the MySQL demo: a mariadb line reading the option file dab creds prints', async (t) => {
+  const sandbox = {
+    dabUrl: 'http://127.0.0.1:8080', issuer: { issuer: 'http://127.0.0.1:1/issuer' }, sts: { url: 'http://127.0.0.1:2' }, gate: { host: '127.0.0.1', port: 3 },
+    target: { kind: 'throwaway' }, tokens: { app: 'a', dba: 'd', auditor: 'u' }, mysql: { dbname: 'dab_demo_1', gate: { host: '127.0.0.1', port: 4 }, users: {} },
+  } as unknown as Sandbox;
+  const text = instructions(sandbox, 'node /x/dist/src/cli/main.js');
+  t.match(text, /^mariadb --defaults-extra-file=<\(node \/x\/dist\/src\/cli\/main\.js creds demo-mysql --access ro --format cnf\) -e 'SELECT \* FROM products'$/m);
+  t.match(text, /"demo-mysql": MariaDB \(database dab_demo_1\) behind the MySQL IAM gate at 127\.0\.0\.1:4/);
+  t.match(instructions({ ...sandbox, mysql: undefined, mysqlProblem: 'no MySQL demo: connect ECONNREFUSED' } as unknown as Sandbox), /no MySQL demo: connect ECONNREFUSED/);
 });
 
 t.test('the redis-cli line for the demo cache: token from the env lines, the gate certificate checked', async (t) => {

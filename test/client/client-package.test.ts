@@ -33,7 +33,7 @@ t.test('the tarball holds the client and its declarations, and depends on nothin
   const pkg = JSON.parse(pkgText) as Record<string, unknown>;
   t.equal(pkg.name, 'db-access-broker-client');
   t.notOk(pkg.dependencies, 'no dependencies');
-  t.same(pkg.peerDependenciesMeta, { pg: { optional: true } }, 'pg is an optional peer');
+  t.same(pkg.peerDependenciesMeta, { pg: { optional: true }, mysql2: { optional: true } }, 'pg and mysql2 are optional peers');
 });
 
 t.test('an application installs it offline, imports it, and README\'s example type-checks', async (t) => {
@@ -42,7 +42,7 @@ t.test('an application installs it offline, imports it, and README\'s example ty
   await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--cache', cache, tarball], { cwd: app });
 
   const { stdout: exported } = await run(process.execPath, ['--input-type=module', '-e', "const m = await import('db-access-broker-client'); console.log(Object.keys(m).sort().join(' '))"], { cwd: app });
-  t.equal(exported.trim(), 'DabProblemError DabUnreachableError dabPassword dabPgConfig dabRedisCredentials dabRedisOptions requestCredentials');
+  t.equal(exported.trim(), 'DabProblemError DabUnreachableError dabMysqlConfig dabPassword dabPgConfig dabRedisCredentials dabRedisOptions requestCredentials');
 
   // pg and the Node types are the application's own; borrow the repo's rather than download them.
   mkdirSync(join(app, 'node_modules/@types'), { recursive: true });

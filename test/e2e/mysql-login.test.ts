@@ -5,6 +5,7 @@ import { Signer } from '@aws-sdk/rds-signer';
 import mysql from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { requestCredentials, type Credentials } from '../../src/client/dab-client.js';
+import { dabMysqlConfig } from '../../src/client/mysql-password.js';
 import type { GateLogEvent } from '../../src/sandbox/iam-gate.js';
 import { SANDBOX_MYSQL_DATABASE, startSandbox } from '../../src/sandbox/sandbox.js';
 import { parseRdsAuthToken } from '../../src/sandbox/sigv4.js';
@@ -88,4 +89,41 @@ t.test('the gate refuses what RDS would refuse', async (t) => {
   await refused(t, ro, {}, denied, 'expired');
   gateOffsetMs = 0;
   t.ok(await connect(ro), 'the same token still opens a session while it is valid');
+});
+
+t.test('a mysql2 pool using the dab helper keeps working across a token refresh', async (t) => {
+  let clock = Date.now();
+  const config = await dabMysqlConfig({ url: sandbox.dabUrl, bearer: sandbox.tokens.app, database: SANDBOX_MYSQL_DATABASE, access: 'ro', now: () => clock });
+  t.match(config, { enableCleartextPlugin: true, user: demo.users.ro, database: demo.dbname });
+  const pool = mysql.createPool({ ...config, connectionLimit: 2 });
+  t.teardown(() => pool.end());
+  const used = await pool.getConnection();
+  const [rows] = (await used.query('SELECT CURRENT_USER() AS u')) as unknown as [Array<{ u: string }>];
+  t.equal(rows[0]?.u, `${demo.users.ro}@%`);
+  const first = config.current()?.grantId;
+  used.destroy(); // the pool's next connection is a new login
+  clock += 15 * 60_000; // the cached token is now past its refresh point
+  const fresh = await pool.getConnection();
+  t.equal(Number(((await fresh.query('SELECT 1 AS one')) as unknown as [Array<{ one: number }>])[0][0]?.one), 1, 'a new connection after the refresh logs in');
+  fresh.release();
+  t.not(config.current()?.grantId, first, 'a new grant was fetched');
+  await t.rejects(dabMysqlConfig({ url: sandbox.dabUrl, bearer: sandbox.tokens.app, database: 'demo', access: 'ro' }), /engine postgres, not mysql/);
+});
+
+t.test('preflight logs in per level through the gate and proves each level', async (t) => {
+  const dba = { authorization: `Bearer ${sandbox.tokens.dba}`, 'content-type': 'application/json' };
+  const check = async (name: string) => (await fetch(new URL(`/v1/databases/${name}/check`, sandbox.dabUrl), { method: 'POST', headers: dba, body: '{}' })).json() as Promise<{ ok: boolean; levels: Array<{ level: string; steps: Array<{ step: string; status: string; message: string }> }> }>;
+  const good = await check(SANDBOX_MYSQL_DATABASE);
+  t.equal(good.ok, true, JSON.stringify(good));
+  for (const l of good.levels) t.match(l.steps.find((s) => s.step === 'login'), { status: 'ok', message: new RegExp(`whose grants fit ${l.level}`) });
+
+  // ro registered as the rw user (its role may connect as it): the login works, the level does not fit.
+  const demoDb = (await (await fetch(new URL(`/v1/databases/${SANDBOX_MYSQL_DATABASE}`, sandbox.dabUrl), { headers: dba })).json()) as Record<string, unknown>;
+  const { version: _v, createdAt: _c, updatedAt: _u, levels: _l, ...rest } = demoDb;
+  const roleOf = (demoDb.levels as Record<string, { roleArn: string }>).rw!.roleArn;
+  const body = { ...rest, name: 'mysql-misfit', levels: { ro: { dbUser: demo.users.rw, roleArn: roleOf } } };
+  t.equal((await fetch(new URL('/v1/databases', sandbox.dabUrl), { method: 'POST', headers: dba, body: JSON.stringify(body) })).status, 201);
+  const bad = await check('mysql-misfit');
+  t.equal(bad.ok, false);
+  t.match(bad.levels[0]?.steps.find((s) => s.step === 'login'), { status: 'failed', message: /may write .*which ro must not/ });
 });

@@ -8,28 +8,15 @@ import { insertSeal, readRowHashes, sealHead } from '../../src/audit/seal-repo.j
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
 import { crossFieldProblems } from '../../src/databases/database-schema.js';
 import { findDatabase } from '../../src/databases/databases-repo.js';
-import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { bundledMigrations, migrate } from '../../src/store/migrate.js';
-import { createPostgresStore } from '../../src/store/postgres-store.js';
-import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
-import type { Store } from '../../src/store/store.js';
 import { asSuperuser } from '../support/seal-helpers.js';
+import { openUnmigratedStore } from '../support/test-store.js';
 
 // A store from before engines (migration 011): a database registered and audit rows written and
 // sealed (format 2) by the previous version, then the upgrade. The database is PostgreSQL with its
 // fields intact, old rows and seals verify, new rows record their engine, and the engine column is
 // covered by MAC and seal both ways (set where it was not, changed, or removed).
-async function freshStore(): Promise<Store> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return createEmbeddedStore();
-  const name = `dab_test_${randomBytes(6).toString('hex')}`;
-  await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
-  const store = createPostgresStore({ url: urlForDatabase(serverUrl, name), poolMax: 4, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
-  t.teardown(() => runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  return store;
-}
-const store = await freshStore();
-t.teardown(() => store.close());
+const store = await openUnmigratedStore(t);
 const key = randomBytes(32);
 await migrate(store, bundledMigrations().filter((m) => m.version < 11));
 

@@ -49,7 +49,8 @@ export const mysqlLogin: LoginCheck = async (req) => {
   let connection;
   try {
     connection = await mysql.createConnection({
-      host, port, user: req.dbUser, password: req.token, database: dbname,
+      // monitor holds no privilege on the database itself: it logs in without one.
+      host, port, user: req.dbUser, password: req.token, ...(req.level === 'monitor' ? {} : { database: dbname }),
       // mysql2's SslOptions are node's TLS options, typed narrower (pfx as text only); none of those is set here.
       ssl: tlsFor(sslmode, host) as Record<string, unknown>, enableCleartextPlugin: true, connectTimeout: req.timeoutMs,
     });
@@ -57,7 +58,7 @@ export const mysqlLogin: LoginCheck = async (req) => {
     return explainMysqlFailure(err, req);
   }
   connection.on('error', () => undefined);
-  const as = `logged in to ${dbname} at ${host}:${port} over TLS (sslmode ${sslmode})`;
+  const as = `logged in${req.level === 'monitor' ? '' : ` to ${dbname}`} at ${host}:${port} over TLS (sslmode ${sslmode})`;
   try {
     const [[who]] = (await connection.query({ sql: 'SELECT CURRENT_USER() AS who', timeout: req.timeoutMs })) as unknown as [Array<{ who: string }>];
     const current = String(who?.who ?? '').replace(/@[^@]*$/, '');

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { GateAuthRequest, GateAuthResult, GateLogEvent } from '../iam-gate.js';
+import { gateHandle, remoteIp, type GateHandle } from '../gate-handle.js';
 import { selfSignedCert } from '../self-signed-cert.js';
 import {
   authSwitch, CLIENT, ConnectionClosed, errMessage, errPacket, greeting, handshakeResponse, isSslRequest, nativePasswordScramble, packet,
@@ -26,7 +27,7 @@ export interface MysqlGateOptions {
   log?: (event: GateLogEvent) => void;
   handshakeTimeoutMs?: number;
 }
-export interface MysqlGate { readonly host: string; readonly port: number; readonly certificatePem: string; readonly activeConnections: number; close(): Promise<void> }
+export type MysqlGate = GateHandle;
 
 interface Conn { raw: net.Socket; client: net.Socket | tls.TLSSocket; upstream: net.Socket; closed: boolean; timer: NodeJS.Timeout }
 
@@ -193,25 +194,5 @@ export async function startMysqlGate(opts: MysqlGateOptions): Promise<MysqlGate>
     conn.upstream.pipe(conn.client);
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    host,
-    port: gatePort,
-    certificatePem: creds.cert,
-    get activeConnections() {
-      return conns.size;
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const conn of [...conns]) teardown(conn);
-      });
-      return closing;
-    },
-  };
-}
-
-function remoteIp(sock: net.Socket): string {
-  const ip = sock.remoteAddress ?? 'unknown';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return gateHandle(server, host, gatePort, creds.cert, conns, teardown);
 }

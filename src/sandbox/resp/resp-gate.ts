@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { gateHandle, listen, remoteIp, type GateHandle } from '../gate-server.js';
+import { gateHandle, listen, remoteIp, type GateHandle } from '../gate-handle.js';
 import { selfSignedCert } from '../self-signed-cert.js';
 import { CommandReader, RespProtocolError, UNAUTHENTICATED_LIMITS, encodeCommand, errorReply, type CommandLimits, type RespCommand } from './resp-commands.js';
 import { HELLO_NOAUTH, NOAUTH, WRONGPASS, loginIntent, upstreamHello, type LoginIntent } from './resp-login.js';
@@ -256,7 +256,5 @@ export async function startRespGate(opts: RespGateOptions): Promise<RespGate> {
     }
   }
 
-  return gateHandle(server, { host, port: gatePort, certificatePem: creds.cert }, () => sessions.size, () => {
-    for (const s of [...sessions]) s.teardown();
-  });
+  return gateHandle(server, host, gatePort, creds.cert, sessions, (s) => s.teardown());
 }
