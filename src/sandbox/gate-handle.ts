@@ -1,4 +1,6 @@
 import type net from 'node:net';
+import tls from 'node:tls';
+import { selfSignedCert } from './self-signed-cert.js';
 
 // What the sandbox's gates (PostgreSQL, MySQL, RESP) share about their listening side.
 
@@ -46,4 +48,18 @@ export async function listen(server: net.Server, port: number, host: string): Pr
     });
   });
   return (server.address() as net.AddressInfo).port;
+}
+
+/** The gate's TLS identity (a self-signed certificate for its host unless given) and a logger that never throws. */
+export async function gateSetup<E>(advertisedHost: string, given: { key: string; cert: string } | undefined, sink: ((event: E) => void) | undefined) {
+  const creds = given ?? (await selfSignedCert(advertisedHost));
+  const secureContext = tls.createSecureContext({ key: creds.key, cert: creds.cert, minVersion: 'TLSv1.2' });
+  const log = (e: E): void => {
+    try {
+      sink?.(e);
+    } catch {
+      // A faulty logger must not take a connection (or the process) down.
+    }
+  };
+  return { creds, secureContext, log };
 }

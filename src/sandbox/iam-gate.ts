@@ -8,8 +8,7 @@ import {
   UpstreamAuth, WireError, authRequest, cancelRequest, decodeUtf8, errorMessageText, errorResponse, negotiateProtocolVersion,
   parseStartupParams, startupMessage,
 } from './pg-wire.js';
-import { gateHandle, listen, remoteIp, type GateHandle } from './gate-handle.js';
-import { selfSignedCert } from './self-signed-cert.js';
+import { gateHandle, gateSetup, listen, remoteIp, type GateHandle } from './gate-handle.js';
 
 export interface GateAuthRequest { user: string; database: string; password: string; gateHost: string; gatePort: number; remoteAddress: string }
 export type GateAuthResult = { ok: true } | { ok: false; reason: string };
@@ -41,16 +40,8 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
   const host = opts.host ?? '127.0.0.1';
   const advertisedHost = opts.advertisedHost ?? host;
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
-  const creds = opts.tls ?? (await selfSignedCert(advertisedHost));
-  const secureContext = tls.createSecureContext({ key: creds.key, cert: creds.cert, minVersion: 'TLSv1.2' });
+  const { creds, secureContext, log } = await gateSetup<GateLogEvent>(advertisedHost, opts.tls, opts.log);
   const conns = new Set<Conn>();
-  const log = (e: GateLogEvent): void => {
-    try {
-      opts.log?.(e);
-    } catch {
-      // A faulty logger must not take a connection (or the process) down.
-    }
-  };
 
   const server = net.createServer((raw) => {
     const conn: Conn = { raw, client: raw, relaying: false, closed: false };

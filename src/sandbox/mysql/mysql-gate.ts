@@ -7,8 +7,7 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { GateAuthRequest, GateAuthResult, GateLogEvent } from '../iam-gate.js';
-import { gateHandle, remoteIp, type GateHandle } from '../gate-handle.js';
-import { selfSignedCert } from '../self-signed-cert.js';
+import { gateHandle, gateSetup, remoteIp, type GateHandle } from '../gate-handle.js';
 import {
   authSwitch, CLIENT, ConnectionClosed, errMessage, errPacket, greeting, handshakeResponse, isSslRequest, nativePasswordScramble, packet,
   PacketReader, parseAuthSwitch, parseGreeting, parseHandshakeResponse, WireError,
@@ -38,16 +37,8 @@ const NOT_RELAYED = CLIENT.COMPRESS | CLIENT.ZSTD | CLIENT.SSL | CLIENT.CONNECT_
 export async function startMysqlGate(opts: MysqlGateOptions): Promise<MysqlGate> {
   const host = opts.host ?? '127.0.0.1';
   const advertisedHost = opts.advertisedHost ?? host;
-  const creds = opts.tls ?? (await selfSignedCert(advertisedHost));
-  const secureContext = tls.createSecureContext({ key: creds.key, cert: creds.cert, minVersion: 'TLSv1.2' });
+  const { creds, secureContext, log } = await gateSetup<GateLogEvent>(advertisedHost, opts.tls, opts.log);
   const conns = new Set<Conn>();
-  const log = (e: GateLogEvent): void => {
-    try {
-      opts.log?.(e);
-    } catch {
-      // A faulty logger must not take a connection down.
-    }
-  };
 
   const server = net.createServer((raw) => {
     raw.on('error', () => {});

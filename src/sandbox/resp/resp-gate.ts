@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { gateHandle, listen, remoteIp, type GateHandle } from '../gate-handle.js';
-import { selfSignedCert } from '../self-signed-cert.js';
+import { gateHandle, gateSetup, listen, remoteIp, type GateHandle } from '../gate-handle.js';
 import { CommandReader, RespProtocolError, UNAUTHENTICATED_LIMITS, encodeCommand, errorReply, type CommandLimits, type RespCommand } from './resp-commands.js';
 import { HELLO_NOAUTH, NOAUTH, WRONGPASS, loginIntent, upstreamHello, type LoginIntent } from './resp-login.js';
 
@@ -38,19 +37,12 @@ export const MAX_SESSION_MS = 12 * 60 * 60 * 1000;
 
 export async function startRespGate(opts: RespGateOptions): Promise<RespGate> {
   const host = opts.host ?? '127.0.0.1';
-  const creds = opts.tls ?? (await selfSignedCert(opts.advertisedHost ?? host));
+  const { creds, log } = await gateSetup<RespGateLogEvent>(opts.advertisedHost ?? host, opts.tls, opts.log);
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
   const maxSessionMs = opts.maxSessionMs ?? MAX_SESSION_MS;
   // A user no upstream has: a refused re-AUTH still goes upstream (as this user) so replies stay in order.
   const refusedUser = `dab-gate-refused-${randomBytes(8).toString('hex')}`;
   const sessions = new Set<Session>();
-  const log = (e: RespGateLogEvent): void => {
-    try {
-      opts.log?.(e);
-    } catch {
-      // A faulty logger must not take a connection (or the process) down.
-    }
-  };
 
   const server = tls.createServer({ key: creds.key, cert: creds.cert, minVersion: 'TLSv1.2', handshakeTimeout: handshakeTimeoutMs }, (client) => {
     const session = new Session(client);
