@@ -61,7 +61,7 @@ function generate(scale: Scale, random: () => number): World {
     if (random() < 0.7) levels.rw = { dbUser: 'app_rw', roleArn: 'arn:aws:iam::123456789012:role/rw' };
     if (random() < 0.4) levels.monitor = { dbUser: 'app_monitor' };
     databases.push({
-      name: `db-${i}`, host: `db-${i}.example.com`, port: 5432, region: 'eu-west-1', dbname: 'app', sslmode: 'verify-full',
+      name: `db-${i}`, engine: 'postgres', host: `db-${i}.example.com`, port: 5432, region: 'eu-west-1', dbname: 'app', sslmode: 'verify-full',
       roleArn: 'arn:aws:iam::123456789012:role/dab', version: 1, createdAt: '', updatedAt: '',
       ...(random() < 0.95 ? { labels: { env: envs[int(3)]!, team: `t${int(50)}`, tier: random() < 0.5 ? 'gold' : 'silver' } } : {}),
       levels,

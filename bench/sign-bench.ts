@@ -5,7 +5,8 @@
 // Tokens are awaited one by one, as a grant does. No pass/fail: the numbers are for the record.
 import { Signer } from '@aws-sdk/rds-signer';
 import type { AssumedCredentials } from '../src/aws/sts-client.js';
-import { createRdsTokenSigner, reuseWithinSigningSecond, signRdsToken, type SignToken, type TokenRequest } from '../src/aws/token-signer.js';
+import { createTokenSigner, reuseWithinSigningSecond, signToken, type SignToken, type TokenRequest } from '../src/aws/token-signer.js';
+import { rdsDbTarget } from '../src/engines/rds-db/rds-db-token.js';
 import { median } from './bench-report.js';
 
 function envInt(name: string, fallback: number): number {
@@ -40,18 +41,18 @@ const requests: TokenRequest[] = Array.from({ length: SESSIONS }, (_, i) => {
     sessionToken: `IQoJb3JpZ2luX2Vj${chars(B64, 880)}==`,
     expiration: new Date(Date.now() + 3600_000),
   };
-  return { host: `orders-${i % 7}.c9akciq32.eu-west-1.rds.amazonaws.com`, port: 5432, user: `app_${i % 3 ? 'ro' : 'rw'}`, region: 'eu-west-1', credentials };
+  return { target: rdsDbTarget(`orders-${i % 7}.c9akciq32.eu-west-1.rds.amazonaws.com`, 5432, `app_${i % 3 ? 'ro' : 'rw'}`), region: 'eu-west-1', credentials };
 });
 
 // What dab did before: a new Signer (and so a new SignatureV4) per token.
-const library: SignToken = ({ host, port, user, region, credentials: c }) =>
-  new Signer({ hostname: host, port, username: user, region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken } }).getAuthToken();
+const library: SignToken = ({ target, region, credentials: c }) =>
+  new Signer({ hostname: target.signedHost.replace(/:\d+$/, ''), port: Number(target.signedHost.split(':').pop()), username: target.params.DBUser as string, region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken } }).getAuthToken();
 
 const variants: [string, SignToken][] = [
   ['@aws-sdk/rds-signer (new Signer per token)', library],
-  ['dab presigner, no caches (signRdsToken)', signRdsToken],
-  ['dab presigner, cached keys + escaped tokens', createRdsTokenSigner({ maxCachedKeys: SESSIONS })],
-  ['  + reuseWithinSigningSecond, same caller again', reuseWithinSigningSecond(createRdsTokenSigner({ maxCachedKeys: SESSIONS }))],
+  ['dab presigner, no caches (signToken)', signToken],
+  ['dab presigner, cached keys + escaped tokens', createTokenSigner({ maxCachedKeys: SESSIONS })],
+  ['  + reuseWithinSigningSecond, same caller again', reuseWithinSigningSecond(createTokenSigner({ maxCachedKeys: SESSIONS }))],
 ];
 
 /** Process CPU µs per token: on a shared machine wall time mostly measures the neighbours. */

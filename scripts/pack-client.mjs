@@ -20,16 +20,16 @@ writeFileSync(
     {
       name: 'db-access-broker-client',
       version: main.version,
-      description: 'Client for dab, the database access broker: short-lived RDS IAM credentials over HTTP, and a password function for pg',
+      description: 'Client for dab, the database access broker: short-lived IAM database credentials over HTTP, a password function for pg, and a config helper for mysql2',
       license: main.license,
       type: 'module',
       engines: main.engines,
       exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
       types: './dist/index.d.ts',
       files: ['dist'],
-      // No dependencies: it speaks HTTP with Node's own fetch. pg is only what the helper is for.
-      peerDependencies: { pg: '>=8' },
-      peerDependenciesMeta: { pg: { optional: true } },
+      // No dependencies: it speaks HTTP with Node's own fetch. pg and mysql2 are only what the helpers are for.
+      peerDependencies: { pg: '>=8', mysql2: '>=3.22' },
+      peerDependenciesMeta: { pg: { optional: true }, mysql2: { optional: true } },
     },
     null,
     2,

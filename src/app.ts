@@ -9,7 +9,7 @@ import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
 import { createTierAuthenticators } from './auth/tier-authenticators.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
-import { createRdsTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
+import { createTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { setupAuditWriter } from './audit/audit-writer-setup.js';
 import { sealLagSeconds } from './audit/seal-repo.js';
@@ -134,7 +134,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
-  const baseSigner = deps.signToken ?? createRdsTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
+  const baseSigner = deps.signToken ?? createTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
   const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey);
   gaugeAtScrape(metrics, 'dab_sts_session_cache_entries', 'STS role sessions held in the session cache', () => sessions.size);

@@ -13,6 +13,7 @@ import { transactionThen, type Queryable, type Store } from '../store/store.js';
 import { accessImpact } from './access-impact.js';
 import { applyProblems, duplicateNames, orphanProblems, pruneBlockers } from './apply-problems.js';
 import type { AccessDocument, ApplyRequest, ChangesRequest, MappingDeclaration, PlanResult } from './admin-schema.js';
+import { withEngineDefaults } from '../engines/registration.js';
 import { databaseDeclaration, mappingDeclaration, sameDeclaration } from './declarations.js';
 
 export interface AdminServiceDeps {
@@ -73,7 +74,7 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
       const d = decl.database;
       const existing = await lookup.database(d.name);
       if (!existing) return (await databases.inTransaction.create(tx, c, d)) && { kind: 'database', name: d.name, action: 'create' };
-      if (ifVersion === undefined && sameDeclaration(databaseDeclaration(existing), d)) return undefined;
+      if (ifVersion === undefined && sameDeclaration(databaseDeclaration(existing), withEngineDefaults(d))) return undefined;
       const { name: _name, ...input } = d;
       await databases.inTransaction.replace(tx, c, d.name, input, ifVersion);
       return { kind: 'database', name: d.name, action: 'update' };
@@ -195,7 +196,7 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
     async export(): Promise<AccessDocument> {
       const now = byName(await loadAccessModel(store));
       return {
-        databases: [...now.databases.values()].map(databaseDeclaration).sort((a, b) => a.name.localeCompare(b.name)),
+        databases: [...now.databases.values()].map(databaseDeclaration).sort((a, b) => a.name.localeCompare(b.name)) as AccessDocument['databases'],
         mappings: [...now.mappings.values()].map(mappingDeclaration).sort((a, b) => a.name.localeCompare(b.name)),
       };
     },

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
  * The canonical forms that seals commit to. Changing anything here changes every digest: a new
  * layout needs a new SEAL_FORMAT, with verification keeping the old one for the seals that record it.
  * Format 1: every column of 001_initial.sql but the id. Format 2 (007_audit_event_macs.sql): the
- * same, then event_mac. Format 3 (010_audit_aws_callers.sql): format 1, the AWS caller columns,
+ * same, then event_mac. Format 3 (010_audit_aws_callers.sql, 011_database_engines.sql): format 1,
+ * then each column added since (the AWS caller columns, engine) only when it is set,
  * then event_mac. New seals use the newest; seals already written keep theirs.
  */
 export const SEAL_FORMAT = 3;
@@ -22,7 +23,8 @@ export const canonicalTimestampSql = (column: string) => `to_char(${column} AT T
 /** The same text form for a JS Date (millisecond precision, so the last three digits are zero). */
 export const canonicalTimestamp = (date: Date) => date.toISOString().replace(/Z$/, '000Z');
 
-type Kind = 'text' | 'text[]' | 'jsonb';
+/** optional-text: a column added after format 1, in the text only when set (NULL leaves no trace). */
+type Kind = 'text' | 'text[]' | 'jsonb' | 'optional-text';
 
 /**
  * Every column of audit_events (001_initial.sql) except `id`, in serialisation order (format 1).
@@ -60,17 +62,36 @@ const FIELDS_V1: ReadonlyArray<Field> = [
 ];
 /** Format 2: format 1, then the event MAC (src/audit/event-mac.ts), so seals commit to it too. */
 const FIELDS_V2: ReadonlyArray<Field> = [...FIELDS_V1, ['event_mac', 'event_mac', 'text']];
-/** The AWS caller columns (010_audit_aws_callers.sql). */
-const FIELDS_AWS: ReadonlyArray<Field> = [
-  ['caller_arn', 'caller_arn', 'text'],
-  ['caller_account', 'caller_account', 'text'],
-  ['caller_session_name', 'caller_session_name', 'text'],
+/**
+ * What an event MAC covers: format 1 and, only where set, the columns added since (010: the AWS
+ * caller's ARN, account and session name; 011: engine). A row written before a column existed
+ * renders exactly as it did, so its MAC still verifies; a row that has the column set cannot lose
+ * or change it unseen.
+ */
+const ADDED_FIELDS: ReadonlyArray<Field> = [
+  ['caller_arn', 'caller_arn', 'optional-text'],
+  ['caller_account', 'caller_account', 'optional-text'],
+  ['caller_session_name', 'caller_session_name', 'optional-text'],
+  ['engine', 'engine', 'optional-text'],
 ];
-/** Format 3: format 1, the AWS caller columns, then the event MAC. */
-const FIELDS_V3: ReadonlyArray<Field> = [...FIELDS_V1, ...FIELDS_AWS, ['event_mac', 'event_mac', 'text']];
+const MAC_FIELDS: ReadonlyArray<Field> = [...FIELDS_V1, ...ADDED_FIELDS];
+/** Format 3: the MAC's fields, then the MAC. */
+const FIELDS_V3: ReadonlyArray<Field> = [...MAC_FIELDS, ['event_mac', 'event_mac', 'text']];
 const FIELDS_OF: Record<number, ReadonlyArray<Field>> = { 1: FIELDS_V1, 2: FIELDS_V2, 3: FIELDS_V3 };
 
 const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${select}::text, 'null')` : `coalesce(to_json(${select})::text, 'null')`);
+
+/** The text of a field list: `'{' || "k":v || ',' || … || '}'`, an optional field with its comma only when set. */
+function fieldsSql(fields: ReadonlyArray<Field>): string {
+  let sql = `'{'`;
+  fields.forEach(([column, select, kind], i) => {
+    const comma = i === 0 ? '' : ',';
+    sql += kind === 'optional-text'
+      ? ` || CASE WHEN ${select} IS NULL THEN '' ELSE '${comma}"${column}":' || to_json(${select})::text END`
+      : ` || '${comma}"${column}":' || ${value(select, kind)}`;
+  });
+  return `(${sql} || '}')`;
+}
 
 /**
  * One row as JSON text with the columns in the fixed order above and every null explicit, e.g.
@@ -82,10 +103,8 @@ const value = (select: string, kind: Kind) => (kind === 'jsonb' ? `coalesce(${se
 export function canonicalRowSql(format: number): string {
   const fields = FIELDS_OF[format];
   if (!fields) throw new Error(`unknown seal format ${format}`);
-  return `('{' || ${fieldsSql(fields)} || '}')`;
+  return fieldsSql(fields);
 }
-
-const fieldsSql = (fields: ReadonlyArray<Field>) => fields.map(([column, select, kind]) => `'"${column}":' || ${value(select, kind)}`).join(` || ',' || `);
 
 /** The row hash, computed by the database: SHA-256 over a format tag, a newline and the canonical text. */
 export const rowHashSql = (format: number) => `sha256(convert_to('dab-audit-row-v${format}' || chr(10) || ${canonicalRowSql(format)}, 'UTF8'))`;
@@ -93,14 +112,8 @@ export const rowHashSql = (format: number) => `sha256(convert_to('dab-audit-row-
 /** The current format's forms (what the sealer writes). */
 export const CANONICAL_ROW_SQL = canonicalRowSql(SEAL_FORMAT);
 export const ROW_HASH_SQL = rowHashSql(SEAL_FORMAT);
-/**
- * What an event MAC covers: format 1 (every column of 001 but the id), plus the AWS caller columns
- * when any is set. Rows without them (every row before 010, every JWT caller's) keep the MAC text
- * they always had; setting one on such a row, or clearing one, changes the text and breaks the MAC.
- */
-export const MAC_INPUT_SQL = `('{' || ${fieldsSql(FIELDS_V1)} || CASE WHEN num_nonnulls(${FIELDS_AWS.map(([c]) => c).join(', ')}) = 0 THEN '' ELSE ',' || ${fieldsSql(FIELDS_AWS)} END || '}')`;
-/** The AWS caller columns, in the names MAC input uses. */
-export const AWS_CALLER_COLUMNS = FIELDS_AWS.map(([column]) => column);
+/** What an event MAC covers: every column but the id and the MAC itself (MAC_FIELDS). */
+export const MAC_INPUT_SQL = fieldsSql(MAC_FIELDS);
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
 

@@ -25,7 +25,7 @@ const EVENT_FROM = `audit_events e
     e.event_type AS "eventType", e.outcome AS "outcome", e.reason AS "reason", e.rule AS "rule", e.request_id AS "requestId",
     CASE WHEN e.actor_issuer IS NOT NULL AND e.actor_subject IS NOT NULL THEN row_to_json(a) END AS "actor",
     e.source_ip AS "sourceIp", e.user_agent AS "userAgent", e.database_name AS "database", e.access_level AS "level",
-    e.db_user AS "dbUser", e.role_arn AS "roleArn", e.session_name AS "sessionName", e.source_identity AS "sourceIdentity",
+    e.engine AS "engine", e.db_user AS "dbUser", e.role_arn AS "roleArn", e.session_name AS "sessionName", e.source_identity AS "sourceIdentity",
     e.access_key_id AS "accessKeyId", e.token_fingerprint AS "tokenFingerprint", ${utc('e.expires_at', 'MS')} AS "expiresAt",
     e.caller_reason AS "callerReason", e.details AS "details",
     CASE WHEN e.caller_arn IS NOT NULL THEN json_build_object('arn', e.caller_arn, 'account', e.caller_account, 'sessionName', e.caller_session_name) END AS "awsCaller") v`;

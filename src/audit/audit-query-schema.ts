@@ -72,6 +72,7 @@ export const AuditEvent = Type.Object(
     userAgent: Nullable(Type.String()),
     database: Nullable(Type.String()),
     level: Nullable(Type.String()),
+    engine: Nullable(Type.String({ description: "The database's engine (postgres, mysql, …); null on rows from before engines and rows not about a database" })),
     dbUser: Nullable(Type.String()),
     roleArn: Nullable(Type.String()),
     sessionName: Nullable(Type.String({ description: 'STS RoleSessionName: joins CloudTrail' })),

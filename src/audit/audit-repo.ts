@@ -18,6 +18,8 @@ export interface AuditEvent {
   userAgent?: string | null;
   databaseName?: string | null;
   accessLevel?: string | null;
+  /** The database's engine (011_database_engines.sql); null on rows that are not about one. */
+  engine?: string | null;
   dbUser?: string | null;
   roleArn?: string | null;
   sessionName?: string | null;
@@ -42,7 +44,7 @@ const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
   'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
-  'caller_arn', 'caller_account', 'caller_session_name', 'event_mac',
+  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'event_mac',
 ];
 
 /**
@@ -78,6 +80,7 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
     e.callerArn ?? null,
     e.callerAccount ?? null,
     e.callerSessionName ?? null,
+    e.engine ?? null,
     eventMac(macKey, e),
   ];
 }

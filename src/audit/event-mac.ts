@@ -6,8 +6,9 @@ import type { AuditEvent } from './audit-repo.js';
  * Event MACs: tells rows dab wrote from rows someone else inserted with the runtime role's
  * credentials (which may INSERT into audit_events). Each row carries
  *   event_mac = hex(HMAC-SHA256(key, "dab-audit-event-mac-v1\n" + stable JSON of the row))
- * where "the row" is its canonical form (audit-canonical.ts, format 1: every column but the
- * database-assigned id and the MAC itself, event_id included). The key never reaches the database.
+ * where "the row" is its canonical form (audit-canonical.ts MAC_INPUT_SQL: every column but the
+ * database-assigned id and the MAC itself, event_id included; a column added after format 1 (the
+ * AWS caller columns, engine) only when set, so rows from before it keep their MACs). The key never reaches the database.
  *
  * Writing and verifying compute the same text from two ends: the writer from the AuditEvent it is
  * about to insert (as the database will store it), the verifier by parsing the canonical text the
@@ -31,17 +32,19 @@ const orNull = <T>(v: T | null | undefined): T | null => v ?? null;
 const stamp = (d: Date | null | undefined) => (d ? canonicalTimestamp(d) : null);
 
 /**
- * The row an event becomes, as the canonical form (format 1) would show it once read back: uuid in
+ * The row an event becomes, as the MAC's canonical form would show it once read back: uuid in
  * lowercase, timestamps in canonical text, details as JSON (undefined dropped, dates as strings).
  */
 export function canonicalValueOf(e: AuditEvent): Record<string, unknown> {
   const value = canonicalV1(e);
-  // The AWS caller columns join the MAC input only when set (see MAC_INPUT_SQL).
-  if (e.callerArn != null || e.callerAccount != null || e.callerSessionName != null) {
-    value.caller_arn = orNull(e.callerArn);
-    value.caller_account = orNull(e.callerAccount);
-    value.caller_session_name = orNull(e.callerSessionName);
-  }
+  // Columns added after format 1 join the MAC input only when set (audit-canonical.ts ADDED_FIELDS).
+  const added: Record<string, string | null | undefined> = {
+    caller_arn: e.callerArn,
+    caller_account: e.callerAccount,
+    caller_session_name: e.callerSessionName,
+    engine: e.engine,
+  };
+  for (const [column, v] of Object.entries(added)) if (v != null) value[column] = v;
   return value;
 }
 

@@ -1,6 +1,7 @@
-// SigV4 query presigning of an RDS IAM auth token, on node:crypto alone. It produces exactly the
-// bytes @aws-sdk/rds-signer (@smithy/signature-v4 presign + formatUrl) produces for the same
-// inputs and second (test/aws/sigv4-presign-signer.test.ts holds the library to that), but
+// SigV4 query presigning of a database IAM auth token (rds-db, elasticache, …: the engine says what
+// is signed, src/engines/), on node:crypto alone. For rds-db it produces exactly the bytes
+// @aws-sdk/rds-signer (@smithy/signature-v4 presign + formatUrl) produces for the same inputs and
+// second (test/aws/sigv4-presign-signer.test.ts holds the library to that), but
 // without what made the library cost ~200 µs a token: a new SignatureV4 per call, promise-wrapped
 // hashing, an HMAC of the secret on every call to find its key cache, and the ~700-character
 // session token escaped twice per call.
@@ -10,8 +11,6 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SCOPE_TERMINATOR = 'aws4_request';
 // The library's presign of a body-less request hashes the empty payload (not UNSIGNED-PAYLOAD).
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-export const RDS_SERVICE = 'rds-db';
-export const RDS_TOKEN_EXPIRES_SECONDS = 900;
 
 export interface PresignCredentials {
   accessKeyId: string;
@@ -19,10 +18,24 @@ export interface PresignCredentials {
   sessionToken?: string | undefined;
 }
 
-export interface RdsPresignRequest {
-  host: string;
-  port: number;
-  user: string;
+/**
+ * What an engine's token signs: a body-less GET of `/` on `signedHost`, presigned in its query.
+ * Engines differ only here: rds-db signs "endpoint:port" with Action=connect&DBUser=…, elasticache
+ * signs the cache name with Action=connect&User=…[&ResourceType=ServerlessCache].
+ */
+export interface PresignTarget {
+  service: string;
+  /** The host header the signature covers. */
+  signedHost: string;
+  /** What the token starts with, before "/?" (default: signedHost; the scheme is always stripped). */
+  urlHost?: string;
+  /** The engine's own query parameters (not X-Amz-*), in any order. */
+  params: Readonly<Record<string, string>>;
+  expiresSeconds: number;
+}
+
+export interface PresignRequest {
+  target: PresignTarget;
   region: string;
   credentials: PresignCredentials;
 }
@@ -81,16 +94,16 @@ export function createSigningKeyCache(maxEntries: number): SigningKeyCache {
   };
 }
 
-export interface RdsPresigner {
+export interface Presigner {
   /** The token for a request signed at atMs (only its whole second counts). */
-  presign(request: RdsPresignRequest, atMs: number): string;
+  presign(request: PresignRequest, atMs: number): string;
 }
 
 /**
  * A presigner with cached signing keys and a cached escaped form of each session token (a
  * session's token is escaped once, not on every grant). Both caches are bounded.
  */
-export function createRdsPresigner(opts: { maxCachedKeys: number }): RdsPresigner {
+export function createPresigner(opts: { maxCachedKeys: number }): Presigner {
   const signingKeys = createSigningKeyCache(opts.maxCachedKeys);
   // Keyed by the token string itself, so a hit is the escaping of exactly this token.
   const escapedTokens = new Map<string, string>();
@@ -103,31 +116,41 @@ export function createRdsPresigner(opts: { maxCachedKeys: number }): RdsPresigne
     }
     return escaped;
   };
-  return { presign: (request, atMs) => presignRdsToken(request, atMs, signingKeys.get, escapeToken) };
+  return { presign: (request, atMs) => presign(request, atMs, signingKeys.get, escapeToken) };
 }
 
+const byKey = ([a]: readonly [string, string], [b]: readonly [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
- * One token. The query is built once in its sorted order, which is both the canonical query the
- * signature covers and (plus the signature, which sorts between the token and SignedHeaders)
- * the order formatUrl writes, so no sorting or re-escaping happens per call.
+ * One token. The query is built once in its sorted order (escaped keys, byte order), which is both
+ * the canonical query the signature covers and, with the signature sorted in, the order
+ * @smithy's formatUrl writes: so nothing is sorted or escaped twice.
  */
-export function presignRdsToken(
-  { host, port, user, region, credentials }: RdsPresignRequest,
+export function presign(
+  { target, region, credentials }: PresignRequest,
   atMs: number,
   signingKey: SigningKeyCache['get'] = deriveSigningKey,
   escapeToken: (token: string) => string = escapeUri,
 ): string {
   const longDate = amzDate(atMs);
   const shortDate = longDate.slice(0, 8);
-  const scope = `${shortDate}/${region}/${RDS_SERVICE}/${SCOPE_TERMINATOR}`;
-  const head =
-    `Action=connect&DBUser=${escapeUri(user)}&X-Amz-Algorithm=${ALGORITHM}` +
-    `&X-Amz-Credential=${escapeUri(`${credentials.accessKeyId}/${scope}`)}&X-Amz-Date=${longDate}&X-Amz-Expires=${RDS_TOKEN_EXPIRES_SECONDS}` +
-    // The library leaves an empty session token out, as it does a missing one.
-    (credentials.sessionToken ? `&X-Amz-Security-Token=${escapeToken(credentials.sessionToken)}` : '');
-  const canonicalRequest = `GET\n/\n${head}&X-Amz-SignedHeaders=host\nhost:${canonicalHeaderValue(`${host}:${port}`)}\n\nhost\n${EMPTY_SHA256}`;
+  const scope = `${shortDate}/${region}/${target.service}/${SCOPE_TERMINATOR}`;
+  const pairs: Array<[string, string]> = Object.entries(target.params).map(([k, v]) => [escapeUri(k), escapeUri(v)]);
+  pairs.push(
+    ['X-Amz-Algorithm', ALGORITHM],
+    ['X-Amz-Credential', escapeUri(`${credentials.accessKeyId}/${scope}`)],
+    ['X-Amz-Date', longDate],
+    ['X-Amz-Expires', String(target.expiresSeconds)],
+    ['X-Amz-SignedHeaders', 'host'],
+  );
+  // The library leaves an empty session token out, as it does a missing one.
+  if (credentials.sessionToken) pairs.push(['X-Amz-Security-Token', escapeToken(credentials.sessionToken)]);
+  pairs.sort(byKey);
+  const query = pairs.map(([k, v]) => `${k}=${v}`).join('&');
+  const canonicalRequest = `GET\n/\n${query}\nhost:${canonicalHeaderValue(target.signedHost)}\n\nhost\n${EMPTY_SHA256}`;
   const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')}`;
-  const signature = createHmac('sha256', signingKey(credentials.secretAccessKey, shortDate, region, RDS_SERVICE)).update(stringToSign, 'utf8').digest('hex');
-  // formatUrl: "host[:port]/?query", the port left out when falsy, as the library does.
-  return `${host}${port ? `:${port}` : ''}/?${head}&X-Amz-Signature=${signature}&X-Amz-SignedHeaders=host`;
+  const signature = createHmac('sha256', signingKey(credentials.secretAccessKey, shortDate, region, target.service)).update(stringToSign, 'utf8').digest('hex');
+  pairs.push(['X-Amz-Signature', signature]);
+  pairs.sort(byKey);
+  return `${target.urlHost ?? target.signedHost}/?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`;
 }

@@ -1,15 +1,14 @@
-import { createRdsPresigner, presignRdsToken } from './sigv4-presign.js';
+import { createPresigner, presign, type PresignTarget } from './sigv4-presign.js';
 import type { AssumedCredentials } from './sts-client.js';
 
 export interface TokenRequest {
-  host: string;
-  port: number;
-  user: string;
+  /** What the engine's token signs (src/engines/: rds-db for SQL engines, elasticache for caches). */
+  target: PresignTarget;
   region: string;
   credentials: AssumedCredentials;
 }
 
-/** Mints an RDS IAM auth token. Offline (no AWS call): a SigV4 presigned URL for rds-db:connect. */
+/** Mints a database IAM auth token. Offline (no AWS call): a SigV4 presigned URL. */
 export type SignToken = (request: TokenRequest) => Promise<string>;
 
 /**
@@ -18,8 +17,8 @@ export type SignToken = (request: TokenRequest) => Promise<string>;
  * session tokens are cached (bounded by maxCachedKeys: size it like the STS session cache).
  * The library stays in the repo as the test oracle only. Signs with the wall clock, as the library does.
  */
-export function createRdsTokenSigner(opts: { maxCachedKeys: number; nowMs?: () => number }): SignToken {
-  const presigner = createRdsPresigner({ maxCachedKeys: opts.maxCachedKeys });
+export function createTokenSigner(opts: { maxCachedKeys: number; nowMs?: () => number }): SignToken {
+  const presigner = createPresigner({ maxCachedKeys: opts.maxCachedKeys });
   const nowMs = opts.nowMs ?? Date.now;
   return (request) => {
     try {
@@ -31,7 +30,7 @@ export function createRdsTokenSigner(opts: { maxCachedKeys: number; nowMs?: () =
 }
 
 /** An uncached signer (derives the key every call): for one-off signing outside the grant path. */
-export const signRdsToken: SignToken = async (request) => presignRdsToken(request, Date.now());
+export const signToken: SignToken = async (request) => presign(request, Date.now());
 
 const AMZ_DATE = /[?&]X-Amz-Date=(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:&|$)/;
 
@@ -43,10 +42,16 @@ export function tokenSignedAt(token: string): Date | undefined {
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
 }
 
+/** Every input of a presign but the credentials and the clock, in a form no two requests share. */
+function targetKey({ target, region }: TokenRequest): string {
+  const params = Object.entries(target.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([target.service, target.signedHost, target.urlHost ?? null, target.expiresSeconds, region, params]);
+}
+
 export type TokenSource = 'signed' | 'reused';
 
 /**
- * SigV4 presigning is a pure function of (credentials, host, port, user, region, signing second):
+ * SigV4 presigning is a pure function of (credentials, target, region, signing second):
  * the signer (like rds-signer), asked twice within one second, returns the same string twice. So a token signed
  * earlier in the current second is handed out again instead of being computed again — the caller
  * gets exactly the bytes a fresh call would give, with the same expiry.
@@ -62,7 +67,7 @@ export function reuseWithinSigningSecond(sign: SignToken, onToken: (source: Toke
   const bySession = new WeakMap<AssumedCredentials, Map<string, { second: number; token: string }>>();
   return async (request) => {
     let tokens = bySession.get(request.credentials);
-    const key = `${request.user}\n${request.host}:${request.port}\n${request.region}`;
+    const key = targetKey(request);
     const entry = tokens?.get(key);
     // The signer signs with the wall clock, so "the current second" is the wall clock's too.
     if (entry && entry.second === Math.floor(nowMs() / 1000)) {

@@ -16,8 +16,10 @@ export type BootstrapRoutesOptions = PreflightDeps;
 const tags = ['databases'];
 const security = [{ bearer: [] }];
 
-function schemasOf(query: BootstrapQuery): string[] {
-  const given = query.schema === undefined ? ['public'] : Array.isArray(query.schema) ? query.schema : [query.schema];
+/** The schemas asked for; undefined leaves the default to the engine (public, or MySQL's registered database). */
+function schemasOf(query: BootstrapQuery): string[] | undefined {
+  if (query.schema === undefined) return undefined;
+  const given = Array.isArray(query.schema) ? query.schema : [query.schema];
   const errors = given.flatMap((name, i) => {
     const problem = identifierProblem(name);
     return problem ? [{ field: `querystring.schema${Array.isArray(query.schema) ? `.${i}` : ''}`, message: problem }] : [];
@@ -34,7 +36,7 @@ export const bootstrapRoutes: FastifyPluginAsyncTypebox<BootstrapRoutesOptions> 
     signToken: opts.signToken,
     config: opts.config,
     now: opts.now,
-    ...(opts.loginProbe ? { loginProbe: opts.loginProbe } : {}),
+    ...(opts.login ? { login: opts.login } : {}),
     ...(opts.loginTimeoutMs ? { loginTimeoutMs: opts.loginTimeoutMs } : {}),
   });
 

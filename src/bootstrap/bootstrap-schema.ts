@@ -10,7 +10,7 @@ export const MAX_SCHEMAS = 32;
 
 export const BootstrapQuery = Type.Object(
   {
-    schema: Type.Optional(Type.Union([SchemaName, Type.Array(SchemaName, { minItems: 1, maxItems: MAX_SCHEMAS })], { description: 'Repeatable; default public' })),
+    schema: Type.Optional(Type.Union([SchemaName, Type.Array(SchemaName, { minItems: 1, maxItems: MAX_SCHEMAS })], { description: 'Repeatable. PostgreSQL: schemas (default public); MySQL: databases (default the registered dbname)' })),
   },
   { additionalProperties: false },
 );
@@ -34,7 +34,7 @@ const RoleArtifacts = Type.Object(
     roleArn: Type.String(),
     levels: Type.Array(AccessLevelSchema, { description: 'The access levels that use this role' }),
     trustPolicy: Type.Object(PolicyDocument.properties, { additionalProperties: false, description: "The role's trust policy: dab's principal may AssumeRole (with the ExternalId) and SetSourceIdentity" }),
-    permissionPolicy: Type.Object(PolicyDocument.properties, { additionalProperties: false, description: 'rds-db:connect on exactly the DB users of these levels' }),
+    permissionPolicy: Type.Object(PolicyDocument.properties, { additionalProperties: false, description: "The engine's connect permission (rds-db:connect, elasticache:Connect) on exactly the DB users of these levels" }),
     sizes: Type.Object(
       { trustPolicy: Type.Integer(), permissionPolicy: Type.Integer() },
       { additionalProperties: false, description: 'Characters as IAM counts them (whitespace excluded): trust ≤ 2,048 by default (4,096 max), inline ≤ 10,240, managed ≤ 6,144' },
@@ -47,7 +47,9 @@ const RoleArtifacts = Type.Object(
 export const BootstrapResponse = Type.Object(
   {
     database: Type.String(),
-    sql: Type.String({ description: 'Idempotent SQL for the master user: group roles, login users, rds_iam' }),
+    engine: Type.String(),
+    sql: Type.Optional(Type.String({ description: 'SQL engines: idempotent SQL for the master user (PostgreSQL: group roles, login users, rds_iam; MySQL: users with AWSAuthenticationPlugin and grants)' })),
+    commands: Type.Optional(Type.String({ description: 'Engines prepared through an AWS API (ElastiCache): the commands that create the users and the user group' })),
     roles: Type.Array(RoleArtifacts, { description: 'One entry per distinct target role' }),
     warnings: Type.Array(Type.String(), { description: 'Placeholders to replace and other things to fix before use' }),
   },

@@ -1,9 +1,16 @@
-import { ACCESS_LEVELS, type AccessLevel, type Database } from '../databases/database-schema.js';
+import { ACCESS_LEVELS, type AccessLevel } from '../databases/access-levels.js';
+import type { Database } from '../databases/database-schema.js';
+import type { ConnectPermission, ConnectTarget } from '../engines/engine.js';
 
 // The IAM side of a database (BRIEF §2): per target role, a trust policy naming dab's principal and
-// a permission policy allowing rds-db:connect on exactly the DB users that role serves.
+// a permission policy allowing the engine's connect action (rds-db:connect, elasticache:Connect) on
+// exactly the DB users that role serves. What that action and its resources are is the engine's.
 
-export type PolicyTarget = Pick<Database, 'region' | 'roleArn' | 'externalId' | 'resourceId' | 'levels'>;
+export { dbUserArn, permissionPolicy, RESOURCE_ID_PLACEHOLDER } from '../engines/rds-db/rds-db-policy.js';
+
+export type PolicyTarget = Pick<Database, 'region' | 'roleArn' | 'externalId' | 'levels'> & { readonly [field: string]: unknown };
+/** The engine's permission for one role and the levels it serves (Engine.connectPermission). */
+export type ConnectPermissionOf = (db: ConnectTarget, roleArn: string, levels: readonly AccessLevel[]) => ConnectPermission;
 
 export interface PolicyStatement {
   Sid: string;
@@ -36,18 +43,12 @@ export interface PolicyOptions {
 
 // IAM's limits, counted in characters excluding whitespace.
 export const POLICY_LIMITS = { trustDefault: 2048, trustMax: 4096, managed: 6144, inline: 10240 } as const;
-export const RESOURCE_ID_PLACEHOLDER = 'RESOURCE_ID';
 export const brokerPlaceholder = (partition: string) => `arn:${partition}:iam::BROKER_ACCOUNT_ID:role/BROKER_ROLE_NAME`;
 
 /** arn:<partition>:iam::<account>:role/<path/><name> → its parts. */
 export function parseRoleArn(arn: string): { partition: string; account: string; name: string } {
   const [, partition = 'aws', , , account = '', resource = ''] = arn.split(':');
   return { partition, account, name: resource.split('/').pop() ?? resource };
-}
-
-/** The rds-db:connect resource for one DB user: arn:<partition>:rds-db:<region>:<account>:dbuser:<resource id>/<user>. */
-export function dbUserArn(partition: string, region: string, account: string, resourceId: string, dbUser: string): string {
-  return `arn:${partition}:rds-db:${region}:${account}:dbuser:${resourceId}/${dbUser}`;
 }
 
 /** The size IAM checks against its quotas: characters, not counting whitespace. */
@@ -87,12 +88,8 @@ export function trustPolicy(brokerArn: string, externalId: string | undefined, s
   };
 }
 
-export function permissionPolicy(resources: string[]): PolicyDocument {
-  return { Version: '2012-10-17', Statement: [{ Sid: 'DabRdsConnect', Effect: 'Allow', Action: 'rds-db:connect', Resource: resources }] };
-}
-
 /** One entry per distinct role the levels use (a level's own role, else the database's), with warnings. */
-export function rolePolicies(db: PolicyTarget, opts: PolicyOptions): { roles: RolePolicies[]; warnings: string[] } {
+export function rolePolicies(db: PolicyTarget, opts: PolicyOptions, connect: ConnectPermissionOf): { roles: RolePolicies[]; warnings: string[] } {
   const byRole = new Map<string, AccessLevel[]>();
   for (const level of ACCESS_LEVELS) {
     const spec = db.levels[level];
@@ -101,25 +98,17 @@ export function rolePolicies(db: PolicyTarget, opts: PolicyOptions): { roles: Ro
     byRole.set(arn, [...(byRole.get(arn) ?? []), level]);
   }
 
-  const warnings: string[] = [];
   const firstPartition = parseRoleArn([...byRole.keys()][0] ?? db.roleArn).partition;
   const broker = opts.brokerRoleArn ?? brokerPlaceholder(firstPartition);
-  if (!opts.brokerRoleArn) {
-    warnings.push(`sts.brokerRoleArn is not configured, so the trust policies name the placeholder ${broker}: replace it with dab's own role ARN, or set sts.brokerRoleArn (env DAB_BROKER_ROLE_ARN) and generate again`);
-  }
-  const resourceId = db.resourceId ?? RESOURCE_ID_PLACEHOLDER;
-  if (!db.resourceId) {
-    warnings.push(`resourceId is not registered, so the rds-db:connect ARNs use the placeholder ${RESOURCE_ID_PLACEHOLDER}: set resourceId (aws rds describe-db-instances --query 'DBInstances[].DbiResourceId'; for Aurora aws rds describe-db-clusters --query 'DBClusters[].DbClusterResourceId') and generate again`);
-  }
-  if (!db.externalId) {
-    warnings.push("no externalId is registered, so the trust policies do not require one: when the role is in another account than dab's, register an ExternalId (it protects against the confused-deputy problem)");
-  }
+  // The engine's warnings (e.g. a placeholder resource id) are the same for every role: said once.
+  const engineWarnings = new Set<string>();
 
   const roles = [...byRole].map(([roleArn, levels]): RolePolicies => {
-    const { partition, account } = parseRoleArn(roleArn);
-    const resources = levels.map((level) => dbUserArn(partition, db.region, account, resourceId, db.levels[level]!.dbUser));
+    const { partition } = parseRoleArn(roleArn);
+    const permission = connect(db, roleArn, levels);
+    for (const w of permission.warnings) engineWarnings.add(w);
     const trust = trustPolicy(broker, db.externalId, opts.setSourceIdentity);
-    const permissions = permissionPolicy(resources);
+    const permissions: PolicyDocument = { Version: '2012-10-17', Statement: permission.statements };
     const sizes = { trustPolicy: policySize(trust), permissionPolicy: policySize(permissions) };
     const roleWarnings = [...trustSizeWarnings(sizes.trustPolicy), ...permissionSizeWarnings(sizes.permissionPolicy)];
     if (levels.length > 1) {
@@ -130,5 +119,14 @@ export function rolePolicies(db: PolicyTarget, opts: PolicyOptions): { roles: Ro
     }
     return { roleArn, levels, trustPolicy: trust, permissionPolicy: permissions, sizes, warnings: roleWarnings };
   });
+
+  const warnings: string[] = [];
+  if (!opts.brokerRoleArn) {
+    warnings.push(`sts.brokerRoleArn is not configured, so the trust policies name the placeholder ${broker}: replace it with dab's own role ARN, or set sts.brokerRoleArn (env DAB_BROKER_ROLE_ARN) and generate again`);
+  }
+  warnings.push(...engineWarnings);
+  if (!db.externalId) {
+    warnings.push("no externalId is registered, so the trust policies do not require one: when the role is in another account than dab's, register an ExternalId (it protects against the confused-deputy problem)");
+  }
   return { roles, warnings };
 }

@@ -10,9 +10,9 @@ import { ACCESS_LEVELS, type AccessLevel, type Database } from '../databases/dat
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { Store } from '../store/store.js';
-import { RESOURCE_ID_PLACEHOLDER, dbUserArn, parseRoleArn } from './iam-policies.js';
-import { AfterLoginError, pgLoginProbe, type LoginProbe } from './login-probe.js';
-import { explainLoginFailure, explainStsFailure, scrub } from './preflight-explain.js';
+import { engineOf } from '../engines/registry.js';
+import type { LoginCheck } from '../engines/engine.js';
+import { explainStsFailure, scrub } from './preflight-explain.js';
 
 export type StepName = 'assume_role' | 'mint_token' | 'login';
 export type StepStatus = 'ok' | 'failed' | 'skipped';
@@ -41,7 +41,8 @@ export interface PreflightDeps {
   signToken: SignToken;
   config: Config;
   now: () => Date;
-  loginProbe?: LoginProbe;
+  /** Replaces the engine's own login (Engine.login), e.g. to test what the check makes of an outcome. */
+  login?: LoginCheck;
   loginTimeoutMs?: number;
 }
 
@@ -55,7 +56,6 @@ export const DEFAULT_LOGIN_TIMEOUT_MS = 5000;
  * stay inside this function; one audit event records who checked and what came out.
  */
 export function createPreflightCheck(deps: PreflightDeps) {
-  const probe = deps.loginProbe ?? pgLoginProbe;
   const timeoutMs = deps.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
   const sts = deps.config.sts;
   const eventMacKey = eventMacKeyBytes(deps.config.audit);
@@ -89,9 +89,10 @@ export function createPreflightCheck(deps: PreflightDeps) {
       return result();
     }
 
+    const engine = engineOf(db);
     let token: string;
     try {
-      token = await deps.signToken({ host: db.host, port: db.port, user: dbUser, region: db.region, credentials });
+      token = await deps.signToken({ target: engine.tokenTarget(db, dbUser), region: db.region, credentials });
       steps.push({ step: 'mint_token', status: 'ok', message: `signed an IAM auth token for ${dbUser} at ${db.host}:${db.port} (${db.region})` });
     } catch (err) {
       const secretsNow = [...secrets, credentials.secretAccessKey, credentials.sessionToken];
@@ -101,25 +102,13 @@ export function createPreflightCheck(deps: PreflightDeps) {
     }
     if (!login) return result();
 
-    const { partition, account } = parseRoleArn(roleArn);
-    const connectArn = dbUserArn(partition, db.region, account, db.resourceId ?? RESOURCE_ID_PLACEHOLDER, dbUser);
     const allSecrets = [...secrets, token, credentials.secretAccessKey, credentials.sessionToken];
+    const logIn = deps.login ?? engine.login;
     try {
-      const who = await probe({ host: db.host, port: db.port, dbname: db.dbname, dbUser, token, sslmode: db.sslmode, timeoutMs });
-      const as = `logged in to ${db.dbname} at ${db.host}:${db.port} over TLS (sslmode ${db.sslmode}) as ${who.currentUser}`;
-      if (who.currentUser !== dbUser) {
-        steps.push({ step: 'login', status: 'failed', message: `${as}, not as ${dbUser}: check the endpoint and the role mapping` });
-      } else if (level === 'monitor' && !who.pgMonitor) {
-        steps.push({ step: 'login', status: 'failed', message: `${as}, but ${dbUser} does not hold pg_monitor: run the bootstrap SQL (it grants pg_monitor to the monitor group role)` });
-      } else {
-        steps.push({ step: 'login', status: 'ok', message: `${as}${level === 'monitor' ? ', which holds pg_monitor' : ''}` });
-      }
+      steps.push({ step: 'login', ...(await logIn({ db, level, dbUser, roleArn, token, timeoutMs, secrets: allSecrets })) });
     } catch (err) {
-      if (err instanceof AfterLoginError) {
-        steps.push({ step: 'login', status: 'failed', message: `logged in as ${dbUser}, but SELECT current_user failed: ${scrub(err.message, allSecrets)}` });
-      } else {
-        steps.push({ step: 'login', ...explainLoginFailure(err, { host: db.host, port: db.port, dbname: db.dbname, dbUser, roleArn, connectArn, timeoutMs, secrets: allSecrets }) });
-      }
+      // Engines explain their own failures; one that escapes is still a step's answer, never a 500.
+      steps.push({ step: 'login', status: 'failed', message: `the login failed: ${scrub((err as Error).message ?? String(err), allSecrets)}` });
     }
     return result();
   }

@@ -48,46 +48,40 @@ export function explainStsFailure(err: unknown, ctx: StsExplainContext): string 
   return `AssumeRole on ${ctx.roleArn} failed (${name})${aws}`;
 }
 
-export type LoginOutcome = { status: 'failed' | 'skipped'; message: string };
-
-export interface LoginExplainContext {
+export interface UnreachableContext {
   host: string;
   port: number;
-  dbname: string;
-  dbUser: string;
-  roleArn: string;
-  /** The rds-db:connect ARN the role must allow. */
-  connectArn: string;
   timeoutMs: number;
   secrets: readonly string[];
+  /** What to trust or register when the server's certificate does not verify. */
+  tlsHint: string;
 }
 
 const TLS_VERIFY = /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
 
-/** One sentence for a failed login; "skipped" when dab simply cannot reach the database. */
-export function explainLoginFailure(err: unknown, ctx: LoginExplainContext): LoginOutcome {
-  const e = err as { code?: string; message?: string; severity?: string };
+/**
+ * The part of a failed login every engine explains alike: dab cannot reach the server ("skipped":
+ * not the database's fault), or its certificate does not verify. Undefined for anything else,
+ * which the engine explains in its own terms.
+ */
+export function explainConnectFailure(err: unknown, ctx: UnreachableContext, answered = false): LoginOutcomeOf<'failed' | 'skipped'> | undefined {
+  const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
   const text = scrub(e.message ?? String(err), ctx.secrets);
   const where = `${ctx.host}:${ctx.port}`;
   if (NETWORK.test(code)) {
     return { status: 'skipped', message: `not reachable from dab: ${code} connecting to ${where} (DNS, routing or a security group); run the check from where dab can reach the database` };
   }
-  if (/timeout/i.test(text) && !e.severity) {
+  if (/timeout/i.test(text) && !answered) {
     return { status: 'skipped', message: `not reachable from dab: no answer from ${where} within ${ctx.timeoutMs / 1000} s (a security group or firewall dropping packets?)` };
   }
   if (TLS_VERIFY.test(code)) {
-    return { status: 'failed', message: `TLS: the certificate of ${where} could not be verified (${code}): dab must trust the RDS CA bundle (e.g. NODE_EXTRA_CA_CERTS=global-bundle.pem), or register sslmode require` };
+    return { status: 'failed', message: `TLS: the certificate of ${where} could not be verified (${code}): ${ctx.tlsHint}` };
   }
-  if (/does not support SSL/i.test(text)) {
-    return { status: 'failed', message: `${where} does not accept TLS, and RDS IAM logins require it: is this really the RDS endpoint?` };
-  }
-  if (code === '28000' || code === '28P01' || /PAM authentication failed|password authentication failed/i.test(text)) {
-    return {
-      status: 'failed',
-      message: `the login was refused (${text}): check that ${ctx.dbUser} exists and was granted rds_iam (run the bootstrap SQL), and that ${ctx.roleArn} allows rds-db:connect on ${ctx.connectArn}; the token was signed for ${where}, which must be the real endpoint (not a CNAME)`,
-    };
-  }
-  if (code === '3D000') return { status: 'failed', message: `database ${ctx.dbname} does not exist on ${where}: correct dbname in the registration` };
-  return { status: 'failed', message: `the login failed (${code ? `${code}: ` : ''}${text})` };
+  return undefined;
+}
+
+export interface LoginOutcomeOf<S extends string> {
+  status: S;
+  message: string;
 }

@@ -4,7 +4,7 @@ import { AccessFileError, parseAccessFile, placeServerProblems, type AccessFile,
 import { usage, type CliIo } from './cli-errors.js';
 
 const FILE_FORMAT = `The file (YAML) has two lists, both optional:
-  databases:  name, host, port, region, dbname, roleArn, externalId?, sslmode,
+  databases:  name, engine? (postgres|mysql), host, port?, region, dbname, roleArn, externalId?, sslmode?,
               description?, labels?, resourceId?, levels: {ro|rw|monitor: {dbUser, roleArn?}}
   mappings:   name, principal {issuer + subject | group | claim: {name, value}} | {aws: <role or
               user ARN>} | {awsAccount: <12 digits>},

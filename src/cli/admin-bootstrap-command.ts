@@ -10,11 +10,13 @@ export const ADMIN_BOOTSTRAP_HELP = `Usage: dab admin bootstrap DATABASE [--sche
 
 Prints what a DBA needs to prepare a registered database for dab: the SQL (group roles with the
 level's privileges, one login user per level granted rds_iam; idempotent, run it as the master
-user), and for each target role its trust policy and its rds-db:connect permission policy.
+user) or, for ElastiCache, the AWS CLI commands (IAM users, user group), and for each target role
+its trust policy and its connect permission policy (rds-db:connect, elasticache:Connect).
 
 Options:
       --schema S           a schema to grant ro and rw on (repeatable; default public)
-      --out DIR            write DATABASE.sql, ROLE-trust.json and ROLE-permissions.json into DIR
+      --out DIR            write DATABASE.sql (or DATABASE.sh), ROLE-trust.json and
+                           ROLE-permissions.json into DIR
                            instead of printing them
 ${CONNECTION_HELP}
 
@@ -40,7 +42,9 @@ interface Policy {
 }
 interface BootstrapAnswer {
   database: string;
-  sql: string;
+  /** SQL engines answer sql; engines prepared through an API (ElastiCache) answer commands. */
+  sql?: string;
+  commands?: string;
   roles: Array<{ roleArn: string; levels: string[]; trustPolicy: Policy; permissionPolicy: Policy; sizes: { trustPolicy: number; permissionPolicy: number }; warnings: string[] }>;
   warnings: string[];
 }
@@ -86,7 +90,9 @@ export async function adminBootstrapCommand(args: string[], io: CliIo): Promise<
   const answer = await call<BootstrapAnswer>(values, io, 'GET', `/v1/databases/${encodeURIComponent(database)}/bootstrap${query ? `?${query}` : ''}`, `read the bootstrap of database "${database}"`);
 
   const names = roleFileNames(answer.roles);
-  const files: Array<{ name: string; text: string; about: string }> = [{ name: `${answer.database}.sql`, text: answer.sql, about: 'run as the master user, connected to the database' }];
+  const files: Array<{ name: string; text: string; about: string }> = [];
+  if (answer.sql !== undefined) files.push({ name: `${answer.database}.sql`, text: answer.sql, about: 'run as the master user, connected to the database' });
+  if (answer.commands !== undefined) files.push({ name: `${answer.database}.sh`, text: answer.commands, about: "AWS CLI commands, run with credentials of the cache's account" });
   answer.roles.forEach((role, i) => {
     const about = `${role.roleArn}, levels ${role.levels.join(', ')}`;
     files.push({ name: `${names[i]}-trust.json`, text: `${JSON.stringify(role.trustPolicy, null, 2)}\n`, about: `trust policy of ${about}; ${role.sizes.trustPolicy} characters` });

@@ -61,7 +61,7 @@ export function formatPlan(plan: PlanResult): string {
 }
 
 // Key order for YAML and JSON output: what a DBA reads first, first. Unknown keys follow, sorted.
-const DATABASE_KEYS = ['name', 'description', 'host', 'port', 'region', 'dbname', 'roleArn', 'externalId', 'sslmode', 'resourceId', 'labels', 'levels', 'version', 'createdAt', 'updatedAt'];
+const DATABASE_KEYS = ['name', 'description', 'engine', 'host', 'port', 'region', 'dbname', 'roleArn', 'externalId', 'sslmode', 'resourceId', 'labels', 'levels', 'version', 'createdAt', 'updatedAt'];
 const MAPPING_KEYS = ['name', 'id', 'description', 'owner', 'principal', 'database', 'selector', 'levels', 'requireReason', 'notBefore', 'expiresAt', 'version', 'createdAt', 'updatedAt'];
 const NESTED_KEYS: Record<string, string[]> = {
   principal: ['issuer', 'subject', 'group', 'claim', 'aws', 'awsAccount'],

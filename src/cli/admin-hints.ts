@@ -5,7 +5,7 @@ const PATTERN_HINTS: Record<string, string> = {
   region: 'must be an AWS region, e.g. eu-west-1',
   host: 'must be the endpoint host alone (no scheme, port, path or trailing dot), e.g. orders.cluster-abc.eu-west-1.rds.amazonaws.com',
   roleArn: 'must be an IAM role ARN, e.g. arn:aws:iam::123456789012:role/dab-orders',
-  dbUser: 'must be a PostgreSQL user usable without quotes: a-z, 0-9, _ and $, starting with a letter or _, not pg_',
+  dbUser: "must be a DB user name of the database's engine (PostgreSQL: a-z, 0-9, _ and $, starting with a letter or _, not pg_; MySQL: at most 32 characters)",
   dbname: 'must be a database name: letters, digits, _, $ and -, starting with a letter or _',
   externalId: 'must be 2-1224 characters: letters, digits and +=,.@:/-',
   resourceId: 'must be an RDS resource id, e.g. db-ABCDEFGHIJKLMNOP or cluster-ABCDEFGHIJKLMNOP',
@@ -14,7 +14,7 @@ const PATTERN_HINTS: Record<string, string> = {
 };
 
 const KEYS: Record<string, string> = {
-  databases: 'name, host, port, region, dbname, roleArn, externalId, sslmode, description, labels, resourceId, levels',
+  databases: 'name, engine, host, port, region, dbname, roleArn, externalId, sslmode, description, labels, resourceId, levels',
   mappings: 'name, principal, database, selector, levels, notBefore, expiresAt, requireReason, description, owner',
 };
 

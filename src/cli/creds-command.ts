@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DabProblemError, DabUnreachableError, requestCredentials, type AccessLevel, type Credentials } from '../client/dab-client.js';
+import { ENGINES, engineNamed } from '../engines/registry.js';
 import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
 import { lightFetch } from './light-fetch.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
@@ -8,12 +9,13 @@ import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
 
 export const CREDS_HELP = `Usage: dab creds <database> --access ro|rw|monitor [options]
 
-Gets a 15-minute RDS IAM auth token for your mapped DB user.
+Gets a 15-minute IAM auth token for your mapped DB user (RDS/Aurora PostgreSQL, MySQL, MariaDB,
+ElastiCache).
 
 Options:
   -a, --access LEVEL      ro, rw or monitor (required)
   -r, --reason TEXT       why you need access (recorded in the audit log)
-      --format FORMAT     json (default), env, uri, pgpass, or token
+      --format FORMAT     json (default), or one of the database engine's formats below
       --url URL           dab's base URL (env DAB_URL)
       --token JWT         your bearer token (env DAB_TOKEN)
       --token-command CMD a command that prints your bearer token (env DAB_TOKEN_COMMAND)
@@ -23,8 +25,8 @@ Options:
       --timeout SECONDS   give up after this long (default 15)
   -h, --help              this help
 
-Formats: env prints export PGHOST=… PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE lines for
-eval; uri a libpq URI with the token URL-encoded; pgpass a ~/.pgpass line; token the bare token.
+Formats, per engine:
+${ENGINES.map((e) => `  ${e.name} (${e.title}):\n${e.clientFormats.map((f) => `    ${f.name.padEnd(8)} ${f.help}`).join('\n')}`).join('\n')}
 
 Examples:
   eval "$(dab creds orders --access ro --format env)" && psql -c 'select 1'
@@ -34,7 +36,7 @@ Examples:
 Exit codes: 0 ok, 2 usage, 4 dab unreachable, 5 access denied, 6 caller token rejected,
 7 dab or a dependency unavailable, 1 anything else.`;
 
-const FORMATS = ['json', 'env', 'uri', 'pgpass', 'token'] as const;
+const FORMATS = ['json', ...new Set(ENGINES.flatMap((e) => e.clientFormats.map((f) => f.name)))];
 const LEVELS = ['ro', 'rw', 'monitor'];
 
 export async function credsCommand(args: string[], io: CliIo): Promise<void> {
@@ -60,7 +62,7 @@ export async function credsCommand(args: string[], io: CliIo): Promise<void> {
   if (positionals.length !== 1) throw usage('name exactly one database, e.g. dab creds orders --access ro');
   const database = positionals[0] as string;
   if (!values.access || !LEVELS.includes(values.access)) throw usage('--access must be ro, rw or monitor');
-  const format = values.format as (typeof FORMATS)[number];
+  const format = values.format as string;
   if (!FORMATS.includes(format)) throw usage(`--format must be one of ${FORMATS.join(', ')}`);
   const timeout = Number(values.timeout);
   if (!(timeout > 0)) throw usage('--timeout must be a positive number of seconds');
@@ -128,22 +130,15 @@ async function awsBearer(url: string, serverId: string | undefined, io: CliIo): 
   };
 }
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const pgpassEscape = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-
-export function render(c: Credentials, format: (typeof FORMATS)[number]): string {
-  switch (format) {
-    case 'json':
-      return JSON.stringify(c, null, 2);
-    case 'token':
-      return c.token;
-    case 'env':
-      return Object.entries({ PGHOST: c.host, PGPORT: String(c.port), PGUSER: c.user, PGPASSWORD: c.token, PGDATABASE: c.dbname, PGSSLMODE: c.sslmode })
-        .map(([k, v]) => `export ${k}=${shellQuote(v)}`)
-        .join('\n');
-    case 'uri':
-      return `postgresql://${encodeURIComponent(c.user)}:${encodeURIComponent(c.token)}@${c.host}:${c.port}/${encodeURIComponent(c.dbname)}?sslmode=${c.sslmode}`;
-    case 'pgpass':
-      return [c.host, String(c.port), c.dbname, c.user, c.token].map(pgpassEscape).join(':');
+/** The grant in the chosen format: json, or one the grant's engine offers. */
+export function render(c: Credentials, format: string): string {
+  if (format === 'json') return JSON.stringify(c, null, 2);
+  // A grant from a dab older than engines has no engine field: it was PostgreSQL.
+  const engine = engineNamed(c.engine ?? 'postgres');
+  const chosen = engine?.clientFormats.find((f) => f.name === format);
+  if (!engine || !chosen) {
+    const offered = engine ? engine.clientFormats.map((f) => f.name).join(', ') : 'none (this dab CLI does not know that engine; use --format json)';
+    throw usage(`--format ${format} is not offered for engine ${c.engine}; its formats: json, ${offered}`);
   }
+  return chosen.render(c);
 }

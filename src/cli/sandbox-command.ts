@@ -2,23 +2,25 @@ import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SANDBOX_DATABASE, SANDBOX_EC2_APP, SANDBOX_PRINCIPALS, SANDBOX_REGION, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { DEMO_CACHE } from '../sandbox/resp/demo-cache.js';
+import { SANDBOX_DATABASE, SANDBOX_EC2_APP, SANDBOX_MYSQL_DATABASE, SANDBOX_PRINCIPALS, SANDBOX_REGION, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 
 export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, 'target-url': { type: 'string' } } }));
+    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, 'target-url': { type: 'string' }, 'redis-url': { type: 'string' } } }));
   } catch (err) {
     throw usage((err as Error).message);
   }
   const port = Number(values.port ?? io.env.DAB_PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage('--port must be a port number');
   const targetUrl = values['target-url'] ?? io.env.DAB_SANDBOX_TARGET_URL;
+  const redisUrl = values['redis-url'] ?? io.env.DAB_SANDBOX_REDIS_URL;
   // The SDK's Node-version notice is for operators of `dab serve`; here it only buries the instructions.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, IAM gate, dab)…');
-  const sandbox = await startSandbox({ port, ...(targetUrl ? { targetUrl } : {}) });
+  io.err('dab sandbox: starting (issuer, STS emulator, PostgreSQL, MariaDB and Redis behind IAM gates, dab)…');
+  const sandbox = await startSandbox({ port, ...(targetUrl ? { targetUrl } : {}), ...(redisUrl ? { redisUrl } : {}) });
   io.out(instructions(sandbox, dabCommand(io.env.PATH ?? '')));
   const stop = () => {
     io.err('dab sandbox: stopping…');
@@ -27,6 +29,9 @@ export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
+
+/** A path as one shell word: as is when it needs no quoting, else single-quoted. */
+const shellWord = (s: string) => (/^[\w/.,:@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -46,7 +51,7 @@ export function dabCommand(path: string, main = MAIN_JS): string {
     if (self && realOrNull(candidate) === self) return 'dab';
     break;
   }
-  return `node ${/^[\w/.,:@%+-]+$/.test(main) ? main : `'${main.replace(/'/g, `'\\''`)}'`}`;
+  return `node ${shellWord(main)}`;
 }
 
 function realOrNull(file: string): string | null {
@@ -72,6 +77,7 @@ export function awsCredsLine(s: Pick<Sandbox, 'dabUrl' | 'sts' | 'ec2App'>, dab 
 
 export function instructions(s: Sandbox, dab = 'dab'): string {
   const gate = `${s.gate.host}:${s.gate.port}`;
+  const cache = s.cache;
   return `
 ================================================================================
  dab sandbox — INSECURE, LOCAL ONLY. Fake IdP, fake STS, demo data. Not for real use.
@@ -80,6 +86,8 @@ export function instructions(s: Sandbox, dab = 'dab'): string {
  OIDC issuer     ${s.issuer.issuer}
  STS emulator    ${s.sts.url}
  demo database   "${SANDBOX_DATABASE}": PostgreSQL (${s.target.kind === 'throwaway' ? 'throwaway cluster' : 'given server'}) behind the RDS-like IAM gate at ${gate} (TLS, IAM tokens only)
+${s.mysql ? ` demo database   "${SANDBOX_MYSQL_DATABASE}": MariaDB (database ${s.mysql.dbname}) behind the MySQL IAM gate at ${s.mysql.gate.host}:${s.mysql.gate.port} (TLS, cleartext token)` : ` (${s.mysqlProblem ?? 'no MySQL demo'})`}
+${cache ? ` demo cache      "${DEMO_CACHE.name}": Redis (${cache.upstream.kind === 'throwaway' ? 'throwaway redis-server' : 'given server'}) behind the ElastiCache-like IAM gate at ${cache.gate.host}:${cache.gate.port} (TLS, IAM tokens only)` : ' demo cache      none: no redis-server installed (apt-get install redis-server) and no --redis-url'}
 
  1. In another shell, paste these (caller tokens valid 12 h):
 
@@ -88,7 +96,7 @@ export DAB_TOKEN=${s.tokens.app}
 export DAB_DBA_TOKEN=${s.tokens.dba}
 export DAB_AUDITOR_TOKEN=${s.tokens.auditor}
 
-    DAB_TOKEN is "${SANDBOX_PRINCIPALS.app}" (mapped to ro, rw and monitor on "${SANDBOX_DATABASE}"),
+    DAB_TOKEN is "${SANDBOX_PRINCIPALS.app}" (mapped to ro, rw and monitor on "${SANDBOX_DATABASE}"${cache ? `, ro and rw on "${DEMO_CACHE.name}"` : ''}),
     DAB_DBA_TOKEN is "${SANDBOX_PRINCIPALS.dba}" (admin API), DAB_AUDITOR_TOKEN is "${SANDBOX_PRINCIPALS.auditor}".
 
  2. Get credentials with curl:
@@ -103,7 +111,7 @@ ${dab} creds ${SANDBOX_DATABASE} --access ro --reason "trying dab"
 
 eval "$(${dab} creds ${SANDBOX_DATABASE} --access ro --format env)" && psql -c 'SELECT * FROM pgdemo.products'
 
- 5. See what the DBA sees:
+${mysqlStep(s, dab)}${cache ? redisCliStep(cache.caFile, dab) : ''} 5. See what the DBA sees:
 
 curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
 
@@ -113,5 +121,28 @@ curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
 ${awsCredsLine(s, dab)}
 
  Ctrl-C stops the sandbox.
+`;
+}
+
+/** The MySQL demo's login line: the mariadb client reads the option file dab creds prints. */
+export function mysqlStep(s: Pick<Sandbox, 'mysql'>, dab: string): string {
+  if (!s.mysql) return '';
+  return ` 4b. Log in to the MySQL demo with the mariadb (or mysql) client (ro can read, not write):
+
+mariadb --defaults-extra-file=<(${dab} creds ${SANDBOX_MYSQL_DATABASE} --access ro --format cnf) -e 'SELECT * FROM products'
+
+`;
+}
+
+/** The redis-cli login: the token in REDISCLI_AUTH, the gate's certificate checked (ro can GET, not SET). */
+export function redisCliLine(caFile: string, dab: string, access: 'ro' | 'rw' = 'ro', command = `GET ${DEMO_CACHE.key}`): string {
+  return `eval "$(${dab} creds ${DEMO_CACHE.name} --access ${access} --format env)" && redis-cli --tls --cacert ${shellWord(caFile)} -h "$REDIS_HOST" -p "$REDIS_PORT" --user "$REDIS_USER" ${command}`;
+}
+
+function redisCliStep(caFile: string, dab: string): string {
+  return ` 4c. Log in to the demo cache with redis-cli, the token in REDISCLI_AUTH (ro can GET, not SET):
+
+${redisCliLine(caFile, dab)}
+
 `;
 }

@@ -5,14 +5,19 @@
 
 export interface Credentials {
   grantId: string;
+  /** postgres, mysql, valkey, …: which of the engine-specific fields below come with it. */
+  engine: string;
   token: string;
   user: string;
   host: string;
   port: number;
-  dbname: string;
   region: string;
   expiresAt: string;
-  sslmode: 'require' | 'verify-ca' | 'verify-full';
+  /** SQL engines (postgres, mysql). */
+  dbname?: string;
+  sslmode?: 'require' | 'verify-ca' | 'verify-full';
+  /** Any other engine-specific field dab sends. */
+  [field: string]: unknown;
 }
 
 export type AccessLevel = 'ro' | 'rw' | 'monitor';

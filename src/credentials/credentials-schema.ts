@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { AccessLevelSchema, SLUG } from '../databases/database-schema.js';
+import { ENGINE_GRANT_FIELDS } from '../engines/registration.js';
 
 export const CredentialsRequest = Type.Object(
   {
@@ -14,15 +15,16 @@ export type CredentialsRequest = Static<typeof CredentialsRequest>;
 export const Grant = Type.Object(
   {
     grantId: Type.String({ format: 'uuid', description: 'Audit event id of this grant' }),
-    token: Type.String({ description: 'RDS IAM auth token: the password for user. Valid for connecting until expiresAt' }),
+    engine: Type.String({ description: "The database's engine: which of the fields marked \"Engine:\" come with the grant" }),
+    token: Type.String({ description: 'IAM auth token: the password for user. Valid for connecting until expiresAt' }),
     user: Type.String({ description: 'DB user to log in as' }),
     host: Type.String(),
     port: Type.Integer(),
-    dbname: Type.String(),
     region: Type.String(),
     expiresAt: Type.String({ format: 'date-time', description: 'min(signing second (the token\'s X-Amz-Date) + 900 s, STS session expiry); may be a second early, never late' }),
-    sslmode: Type.Enum(['require', 'verify-ca', 'verify-full'], { description: 'RDS requires TLS for IAM logins' }),
+    ...ENGINE_GRANT_FIELDS,
   },
   { $id: 'Grant', additionalProperties: false },
 );
-export type Grant = Static<typeof Grant>;
+/** A grant: the common fields, plus its engine's (Engine.grant). */
+export type Grant = Static<typeof Grant> & Record<string, unknown>;

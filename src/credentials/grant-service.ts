@@ -7,6 +7,7 @@ import { classifyStsError } from '../aws/sts-errors.js';
 import type { SignToken } from '../aws/token-signer.js';
 import type { PrincipalRule } from '../config/config-schema.js';
 import { ACCESS_LEVELS, type AccessLevel, type Database } from '../databases/database-schema.js';
+import { engineOf } from '../engines/registry.js';
 import type { Metrics } from '../http/metrics.js';
 import { AppError } from '../http/problem.js';
 import type { RequestContext } from '../http/request-context.js';
@@ -38,6 +39,8 @@ interface Outcome {
   outcome: 'issued' | 'denied' | 'failed';
   reason: string;
   rule: string | null;
+  /** The database's engine, when the database exists (whatever the outcome). */
+  engine?: string;
   dbUser?: string;
   roleArn?: string;
   session?: RoleSession;
@@ -63,6 +66,7 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
     userAgent: ctx.userAgent,
     databaseName: body.database,
     accessLevel: body.access,
+    engine: o.engine ?? null,
     dbUser: o.dbUser ?? null,
     roleArn: o.roleArn ?? null,
     sessionName: o.session?.roleSessionName ?? null,
@@ -133,11 +137,13 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
         const error = decision.reason === 'reason_required'
           ? new AppError('reason_required', 'this access requires a reason: send "reason" with the request (it is audited)')
           : new AppError('access_denied', DENIED);
-        return noGrant({ outcome: 'denied', reason: decision.reason, rule: decision.rule }, error);
+        const engine = model.databases.get(body.database)?.engine;
+        return noGrant({ outcome: 'denied', reason: decision.reason, rule: decision.rule, ...(engine ? { engine } : {}) }, error);
       }
       const db = model.databases.get(body.database) as Database;
+      const engine = engineOf(db);
       const { rule, dbUser, roleArn } = decision;
-      const fail = (reason: string, error: AppError) => noGrant({ outcome: 'failed', reason, rule, dbUser, roleArn }, error);
+      const fail = (reason: string, error: AppError) => noGrant({ outcome: 'failed', reason, rule, engine: db.engine, dbUser, roleArn }, error);
 
       let session: RoleSession;
       try {
@@ -153,7 +159,7 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       const issuedAt = now();
       let token: string;
       try {
-        token = await signToken({ host: db.host, port: db.port, user: dbUser, region: db.region, credentials: session });
+        token = await signToken({ target: engine.tokenTarget(db, dbUser), region: db.region, credentials: session });
       } catch {
         // Signing is offline; failing here is a bug of ours, not the caller's — but still on the record.
         return fail('sign_failed', new AppError('internal'));
@@ -162,19 +168,19 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       // A token cannot outlive the credentials that signed it.
       const expiresAt = new Date(Math.min(signedAt + TOKEN_LIFETIME_SECONDS * 1000, session.expiration.getTime()));
       const tokenFingerprint = fingerprint(token);
-      await audit(credentialEvent(grantId, caller, body, ctx, issuedAt, { outcome: 'issued', reason: 'mapping_allows', rule, dbUser, roleArn, session, tokenFingerprint, expiresAt }));
+      await audit(credentialEvent(grantId, caller, body, ctx, issuedAt, { outcome: 'issued', reason: 'mapping_allows', rule, engine: db.engine, dbUser, roleArn, session, tokenFingerprint, expiresAt }));
       onAudited?.(grantId, 'issued');
       metrics.grants.inc({ outcome: 'issued', level, reason: 'mapping_allows' });
       return {
         grantId,
+        engine: db.engine,
         token,
         user: dbUser,
         host: db.host,
         port: db.port,
-        dbname: db.dbname,
         region: db.region,
         expiresAt: expiresAt.toISOString(),
-        sslmode: db.sslmode,
+        ...engine.grant.fields(db),
       };
     },
 

@@ -1,19 +1,20 @@
+import { COMMON_FIELDS } from '../engines/registration.js';
 import type { Queryable } from '../store/store.js';
 import type { CreateDatabaseBody, Database } from './database-schema.js';
 
 interface DatabaseRow {
   name: string;
+  engine: string;
   host: string;
   port: number;
   region: string;
-  dbname: string;
   role_arn: string;
   external_id: string | null;
-  sslmode: Database['sslmode'];
+  /** The engine's own fields (src/engines/): dbname and sslmode for SQL engines, etc. */
+  settings: Record<string, unknown>;
   levels: Database['levels'];
   description: string | null;
   labels: Record<string, string>;
-  resource_id: string | null;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -22,16 +23,15 @@ interface DatabaseRow {
 function toDatabase(row: DatabaseRow): Database {
   return {
     name: row.name,
+    engine: row.engine,
     host: row.host,
     port: row.port,
     region: row.region,
-    dbname: row.dbname,
     roleArn: row.role_arn,
     ...(row.external_id ? { externalId: row.external_id } : {}),
-    sslmode: row.sslmode,
+    ...row.settings,
     ...(row.description ? { description: row.description } : {}),
     ...(Object.keys(row.labels).length ? { labels: row.labels } : {}),
-    ...(row.resource_id ? { resourceId: row.resource_id } : {}),
     levels: row.levels,
     version: row.version,
     createdAt: new Date(row.created_at).toISOString(),
@@ -39,11 +39,17 @@ function toDatabase(row: DatabaseRow): Database {
   };
 }
 
-const FIELDS = 'host, port, region, dbname, role_arn, external_id, sslmode, levels, description, labels, resource_id';
-const values = (d: CreateDatabaseBody): unknown[] => [
-  d.name, d.host, d.port, d.region, d.dbname, d.roleArn, d.externalId ?? null, d.sslmode, JSON.stringify(d.levels), d.description ?? null,
-  JSON.stringify(d.labels ?? {}), d.resourceId ?? null,
+/** The fields that are not common to every engine: what the settings column holds. */
+const settingsOf = (d: CreateDatabaseBody): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(d).filter(([k, v]) => !COMMON_FIELDS.has(k) && v !== undefined));
+
+const FIELDS = 'engine, host, port, region, role_arn, external_id, settings, levels, description, labels';
+const values = (d: StoredBody): unknown[] => [
+  d.name, d.engine, d.host, d.port, d.region, d.roleArn, d.externalId ?? null, JSON.stringify(settingsOf(d)), JSON.stringify(d.levels), d.description ?? null,
+  JSON.stringify(d.labels ?? {}),
 ];
+/** A body with the engine's defaults filled in (registration.ts withEngineDefaults). */
+type StoredBody = CreateDatabaseBody & { engine: string; port: number };
 
 export async function findDatabase(db: Queryable, name: string, forUpdate = false): Promise<Database | undefined> {
   const { rows } = await db.query<DatabaseRow>(`SELECT * FROM databases WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [name]);
@@ -56,19 +62,19 @@ export async function listDatabases(db: Queryable): Promise<Database[]> {
 }
 
 /** Inserts; undefined when the name is taken. */
-export async function insertDatabase(db: Queryable, d: CreateDatabaseBody, now: Date): Promise<Database | undefined> {
+export async function insertDatabase(db: Queryable, d: StoredBody, now: Date): Promise<Database | undefined> {
   const { rows } = await db.query<DatabaseRow>(
     `INSERT INTO databases (name, ${FIELDS}, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13, $13)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11::jsonb, $12, $12)
      ON CONFLICT (name) DO NOTHING RETURNING *`,
     [...values(d), now],
   );
   return rows[0] && toDatabase(rows[0]);
 }
 
-export async function updateDatabase(db: Queryable, d: CreateDatabaseBody, now: Date): Promise<Database | undefined> {
+export async function updateDatabase(db: Queryable, d: StoredBody, now: Date): Promise<Database | undefined> {
   const { rows } = await db.query<DatabaseRow>(
-    `UPDATE databases SET (${FIELDS}, updated_at, version) = ($2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13, version + 1)
+    `UPDATE databases SET (${FIELDS}, updated_at, version) = ($2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11::jsonb, $12, version + 1)
      WHERE name = $1 RETURNING *`,
     [...values(d), now],
   );

@@ -6,6 +6,7 @@ import type { RequestContext } from '../http/request-context.js';
 import { orphanedMappings } from '../mappings/mapping-checks.js';
 import { validationError, type ChangeContext } from '../mappings/mappings-service.js';
 import { sqlState, transactionThen, type Queryable, type Store } from '../store/store.js';
+import { withEngineDefaults } from '../engines/registration.js';
 import { crossFieldProblems, type CreateDatabaseBody, type Database, type DatabaseInput } from './database-schema.js';
 import { deleteDatabase, findDatabase, insertDatabase, listDatabases, updateDatabase } from './databases-repo.js';
 
@@ -44,12 +45,15 @@ export function createDatabasesService({ store, now, fingerprint, eventMacKey, o
    * Problems are thrown, or (apply) collected and the database written anyway: the change is refused
    * at the end, and mappings that name it are then checked against it rather than reported missing.
    */
-  function check(input: DatabaseInput, c: ChangeContext): void {
+  function check(input: Database, c: ChangeContext): void {
     const errors = crossFieldProblems(input).map((e) => ({ ...e, field: e.field.replace(/^body\./, c.field) }));
     if (!errors.length) return;
     if (!c.problems) throw validationError(errors);
     c.problems.push(...errors);
   }
+
+  // The checks read a registration as it will be stored (the row's own fields do not matter to them).
+  const stored = (body: CreateDatabaseBody & { engine: string; port: number }): Database => ({ ...body, version: 0, createdAt: '', updatedAt: '' });
 
   async function existing(tx: Queryable, name: string): Promise<Database> {
     const found = await findDatabase(tx, name, true);
@@ -59,8 +63,9 @@ export function createDatabasesService({ store, now, fingerprint, eventMacKey, o
 
   /** The building blocks of a change, run inside the caller's transaction (REST or apply). */
   const inTransaction = {
-    async create(tx: Queryable, c: ChangeContext, body: CreateDatabaseBody): Promise<Database> {
-      check(body, c);
+    async create(tx: Queryable, c: ChangeContext, sent: CreateDatabaseBody): Promise<Database> {
+      const body = withEngineDefaults(sent);
+      check(stored(body), c);
       const created = await insertDatabase(tx, body, c.at);
       if (!created) throw new AppError('conflict', `a database named "${body.name}" already exists`);
       await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.created', databaseName: body.name, target: body.name, before: null, after: forAudit(created) }, c.at, eventMacKey);
@@ -68,11 +73,12 @@ export function createDatabasesService({ store, now, fingerprint, eventMacKey, o
     },
 
     /** Leaves the orphaned-mapping check to the caller, who knows when the whole change is done. */
-    async replace(tx: Queryable, c: ChangeContext, name: string, input: DatabaseInput, ifVersion?: number): Promise<Database> {
-      check(input, c);
+    async replace(tx: Queryable, c: ChangeContext, name: string, sent: DatabaseInput, ifVersion?: number): Promise<Database> {
+      const input = withEngineDefaults({ ...sent, name });
+      check(stored(input), c);
       const before = await existing(tx, name);
       checkVersion('database', name, before.version, ifVersion);
-      const after = (await updateDatabase(tx, { ...input, name }, c.at)) as Database;
+      const after = (await updateDatabase(tx, input, c.at)) as Database;
       await recordAdminChange(tx, c.actor, c.ctx, { eventType: 'database.updated', databaseName: name, target: name, before: forAudit(before), after: forAudit(after) }, c.at, eventMacKey);
       return after;
     },

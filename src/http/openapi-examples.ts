@@ -16,6 +16,7 @@ const FINGERPRINT = 'hmac-sha256:5f1c0e8a4b7d2c9e6a3f0b1d8c7e6f5a4b3c2d1e0f9a8b7
 
 const database = {
   name: 'orders',
+  engine: 'postgres',
   host: HOST,
   port: 5432,
   region: 'eu-west-1',
@@ -57,6 +58,7 @@ const grantEvent = {
   userAgent: 'dab-cli/0.1.0',
   database: 'orders',
   level: 'ro',
+  engine: 'postgres',
   dbUser: 'orders_ro',
   roleArn: `arn:aws:iam::${ACCOUNT}:role/dab-orders-ro`,
   sessionName: 'dab.orders-api',
@@ -117,6 +119,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
     request: { database: 'orders', access: 'ro' },
     response: {
       grantId: GRANT_ID,
+      engine: 'postgres',
       token: `${HOST}:5432/?Action=connect&DBUser=orders_ro&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLEEXAMPLE01%2F20261201%2Feu-west-1%2Frds-db%2Faws4_request&X-Amz-Date=20261201T140500Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&X-Amz-Signature=7d3f0c1e9b2a4c6e8f0a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e`,
       user: 'orders_ro',
       host: HOST,
@@ -175,6 +178,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
     ok: 'What a DBA runs to prepare the database and its IAM roles: SQL, and per role a trust and a permission policy',
     response: {
       database: 'orders',
+      engine: 'postgres',
       sql: 'CREATE ROLE orders_ro_role NOLOGIN; -- … idempotent, fully quoted\n',
       roles: [
         {

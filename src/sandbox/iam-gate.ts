@@ -8,7 +8,7 @@ import {
   UpstreamAuth, WireError, authRequest, cancelRequest, decodeUtf8, errorMessageText, errorResponse, negotiateProtocolVersion,
   parseStartupParams, startupMessage,
 } from './pg-wire.js';
-import { selfSignedCert } from './self-signed-cert.js';
+import { gateHandle, gateSetup, listen, remoteIp, type GateHandle } from './gate-handle.js';
 
 export interface GateAuthRequest { user: string; database: string; password: string; gateHost: string; gatePort: number; remoteAddress: string }
 export type GateAuthResult = { ok: true } | { ok: false; reason: string };
@@ -29,7 +29,7 @@ export interface IamGateOptions {
   /** A client that has not finished authenticating by then is dropped. Default 10000. */
   handshakeTimeoutMs?: number;
 }
-export interface IamGate { readonly host: string; readonly port: number; readonly certificatePem: string; readonly activeConnections: number; close(): Promise<void> }
+export type IamGate = GateHandle;
 
 /** One client connection: the TCP socket, the TLS socket layered on it (if any), and the upstream session. */
 interface Conn { raw: net.Socket; client: net.Socket; upstream?: net.Socket; relaying: boolean; closed: boolean; timer?: NodeJS.Timeout }
@@ -40,16 +40,8 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
   const host = opts.host ?? '127.0.0.1';
   const advertisedHost = opts.advertisedHost ?? host;
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
-  const creds = opts.tls ?? (await selfSignedCert(advertisedHost));
-  const secureContext = tls.createSecureContext({ key: creds.key, cert: creds.cert, minVersion: 'TLSv1.2' });
+  const { creds, secureContext, log } = await gateSetup<GateLogEvent>(advertisedHost, opts.tls, opts.log);
   const conns = new Set<Conn>();
-  const log = (e: GateLogEvent): void => {
-    try {
-      opts.log?.(e);
-    } catch {
-      // A faulty logger must not take a connection (or the process) down.
-    }
-  };
 
   const server = net.createServer((raw) => {
     const conn: Conn = { raw, client: raw, relaying: false, closed: false };
@@ -72,15 +64,7 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
     });
   });
   server.on('error', (err) => log({ event: 'server_error', reason: err.message }));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as net.AddressInfo;
-  const gatePort = address.port;
+  const gatePort = await listen(server, opts.port ?? 0, host);
 
   /** Destroys every socket of a connection; idempotent. */
   function teardown(conn: Conn): void {
@@ -279,25 +263,5 @@ export async function startIamGate(opts: IamGateOptions): Promise<IamGate> {
     log({ event: 'cancel_forwarded', remoteAddress });
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    host,
-    port: gatePort,
-    certificatePem: creds.cert,
-    get activeConnections() {
-      return conns.size;
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const conn of [...conns]) teardown(conn);
-      });
-      return closing;
-    },
-  };
-}
-
-function remoteIp(sock: net.Socket): string {
-  const ip = sock.remoteAddress ?? 'unknown';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return gateHandle(server, host, gatePort, creds.cert, conns, teardown);
 }

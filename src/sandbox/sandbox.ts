@@ -1,17 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseConfig } from '../config/load-config.js';
 import { startServer, type RunningServer } from '../server.js';
+import { DEMO_CACHE, demoCacheRegistration, startDemoCache, type DemoCache } from './resp/demo-cache.js';
 import { DEMO_USERS, openTargetDatabase, seedDemoDatabase, type TargetDatabase } from './demo-database.js';
 import { startIamGate, type GateLogEvent, type IamGate } from './iam-gate.js';
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.js';
+import { DEFAULT_MYSQL_SERVER, startMysqlDemo, type MysqlDemo, type MysqlServer } from './mysql/demo-mysql.js';
 import { createRdsIamCheck } from './rds-iam-check.js';
+import type { RespGateLogEvent } from './resp/resp-gate.js';
+import { findRedisServer } from './resp/throwaway-redis.js';
 import { startStsEmulator, type StsEmulator } from './sts-emulator.js';
 
 export const SANDBOX_ACCOUNT = '000000000000';
 export const SANDBOX_REGION = 'us-east-1';
 export const SANDBOX_EXTERNAL_ID = 'dab-sandbox-external-id';
 export const SANDBOX_DATABASE = 'demo';
+/** The MySQL/MariaDB demo database's registered name. */
+export const SANDBOX_MYSQL_DATABASE = 'demo-mysql';
 export const SANDBOX_PRINCIPALS = { app: 'demo-app', dba: 'demo-dba', auditor: 'demo-auditor' } as const;
 const role = (name: string) => `arn:aws:iam::${SANDBOX_ACCOUNT}:role/${name}`;
 // One role per level, as deploy/iam recommends: IAM (here, the gate) stops ro connecting as rw.
@@ -36,6 +43,14 @@ export interface SandboxOptions {
   gateNow?: () => Date;
   /** The gate's connection log (authorized / auth_failed with the reason), like log_connections. */
   gateLog?: (event: GateLogEvent) => void;
+  /** redis://host:port of a Redis / Valkey for the demo cache; default: a throwaway redis-server (none installed: no demo cache). */
+  redisUrl?: string;
+  /** The demo cache gate's connection log (its clock is gateNow too). */
+  cacheLog?: (event: RespGateLogEvent) => void;
+  /** Where the demo cache gate's certificate is written, for redis-cli --cacert (default .dab-sandbox/demo-cache-ca.pem). */
+  cacheCaFile?: string;
+  /** The MariaDB/MySQL server (root) for the MySQL demo; default root@127.0.0.1:3306; false: none. */
+  mysql?: MysqlServer | false;
 }
 
 export interface Sandbox {
@@ -45,6 +60,11 @@ export interface Sandbox {
   sts: StsEmulator;
   gate: IamGate;
   target: TargetDatabase;
+  /** The ElastiCache-like demo cache, with the path of its gate's certificate; absent without a Redis. */
+  cache?: DemoCache & { caFile: string };
+  /** The MySQL demo, when its server was reachable (else why not, in mysqlProblem). */
+  mysql?: MysqlDemo;
+  mysqlProblem?: string;
   tokens: Record<keyof typeof SANDBOX_PRINCIPALS, string>;
   /** The EC2 app's instance-profile credentials: with these alone, `dab creds … --aws` works. */
   ec2App: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
@@ -90,6 +110,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(opts.gateLog ? { log: opts.gateLog } : {}),
     });
     closers.push(() => gate.close());
+    const cache = await openDemoCache(opts, host, sts);
+    if (cache) closers.push(() => cache.close());
+
+    let mysql: MysqlDemo | undefined;
+    let mysqlProblem: string | undefined;
+    if (opts.mysql !== false) {
+      try {
+        mysql = await startMysqlDemo({ host, server: opts.mysql ?? DEFAULT_MYSQL_SERVER, sts, region: SANDBOX_REGION, levelRoles: LEVEL_ROLES, ...(opts.gateNow ? { now: opts.gateNow } : {}), ...(opts.gateLog ? { log: opts.gateLog } : {}) });
+        const demo = mysql;
+        closers.push(() => demo.close());
+      } catch (err) {
+        // The PostgreSQL demo works without it; the instructions say why there is no MySQL one.
+        mysqlProblem = `no MySQL demo: ${(err as Error).message}`;
+      }
+    }
 
     // The sandbox starts clean every time: its store is a demo, not a record.
     rmSync(dataDir, { recursive: true, force: true });
@@ -113,20 +148,44 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
     const sign = (sub: string) => issuer.sign({ sub, groups: [] }, { expiresIn: '12h' });
     const tokens = { app: await sign(SANDBOX_PRINCIPALS.app), dba: await sign(SANDBOX_PRINCIPALS.dba), auditor: await sign(SANDBOX_PRINCIPALS.auditor) };
-    await seedDab(server.url, tokens.dba, gate, target.dbname, issuer.issuer);
-    return { dabUrl: server.url, server, issuer, sts, gate, target, tokens, ec2App, close };
+    await seedDab(server.url, tokens.dba, gate, target.dbname, issuer.issuer, mysql);
+    if (cache) {
+      await postAsDba(server.url, tokens.dba, '/v1/databases', demoCacheRegistration(cache.gate, SANDBOX_REGION, LEVEL_ROLES, SANDBOX_EXTERNAL_ID));
+      await postAsDba(server.url, tokens.dba, '/v1/mappings', { principal: { issuer: issuer.issuer, subject: SANDBOX_PRINCIPALS.app }, database: DEMO_CACHE.name, levels: ['ro', 'rw'], description: 'The sandbox demo application' });
+    }
+    return { dabUrl: server.url, server, issuer, sts, gate, target, ...(mysql ? { mysql } : {}), ...(mysqlProblem ? { mysqlProblem } : {}), ...(cache ? { cache } : {}), tokens, ec2App, close };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
+/** The demo cache when there is a Redis to put behind it (given, or a redis-server to start). */
+async function openDemoCache(opts: SandboxOptions, host: string, sts: StsEmulator): Promise<Sandbox['cache']> {
+  if (!opts.redisUrl && !(await findRedisServer())) return undefined;
+  const cache = await startDemoCache({
+    host,
+    sts,
+    region: SANDBOX_REGION,
+    roles: LEVEL_ROLES,
+    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+    ...(opts.gateNow ? { now: opts.gateNow } : {}),
+    ...(opts.cacheLog ? { log: opts.cacheLog } : {}),
+  });
+  const caFile = path.resolve(opts.cacheCaFile ?? '.dab-sandbox/demo-cache-ca.pem');
+  mkdirSync(path.dirname(caFile), { recursive: true });
+  writeFileSync(caFile, cache.gate.certificatePem);
+  return { ...cache, caFile };
+}
+
+async function postAsDba(dabUrl: string, dbaToken: string, path: string, body: unknown): Promise<void> {
+  const res = await fetch(new URL(path, dabUrl), { method: 'POST', headers: { authorization: `Bearer ${dbaToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`sandbox seeding: POST ${path} answered ${res.status} ${await res.text()}`);
+}
+
 /** Registers the demo database and maps the demo app to every level, through dab's own API. */
-async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: string, issuer: string): Promise<void> {
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(new URL(path, dabUrl), { method: 'POST', headers: { authorization: `Bearer ${dbaToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`sandbox seeding: POST ${path} answered ${res.status} ${await res.text()}`);
-  };
+async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: string, issuer: string, mysql?: MysqlDemo): Promise<void> {
+  const post = (path: string, body: unknown) => postAsDba(dabUrl, dbaToken, path, body);
   await post('/v1/databases', {
     name: SANDBOX_DATABASE,
     host: gate.host,
@@ -155,5 +214,29 @@ async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: 
     database: SANDBOX_DATABASE,
     levels: ['ro'],
     description: 'The EC2 app of account 222222222222 (an AWS role, no IdP): read-only',
+  });
+  if (!mysql) return;
+  await post('/v1/databases', {
+    name: SANDBOX_MYSQL_DATABASE,
+    engine: 'mysql',
+    host: mysql.gate.host,
+    port: mysql.gate.port,
+    region: SANDBOX_REGION,
+    dbname: mysql.dbname,
+    roleArn: LEVEL_ROLES.ro,
+    externalId: SANDBOX_EXTERNAL_ID,
+    sslmode: 'require',
+    description: 'Sandbox MySQL/MariaDB demo database behind the local MySQL IAM gate',
+    levels: {
+      ro: { dbUser: mysql.users.ro, roleArn: LEVEL_ROLES.ro },
+      rw: { dbUser: mysql.users.rw, roleArn: LEVEL_ROLES.rw },
+      monitor: { dbUser: mysql.users.monitor, roleArn: LEVEL_ROLES.monitor },
+    },
+  });
+  await post('/v1/mappings', {
+    principal: { issuer, subject: SANDBOX_PRINCIPALS.app },
+    database: SANDBOX_MYSQL_DATABASE,
+    levels: ['ro', 'rw', 'monitor'],
+    description: 'The sandbox demo application, on the MySQL demo',
   });
 }

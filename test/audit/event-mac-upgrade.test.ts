@@ -4,27 +4,14 @@ import { insertAuditEvent } from '../../src/audit/audit-repo.js';
 import { createAuditSealer } from '../../src/audit/audit-sealer.js';
 import { sealHead } from '../../src/audit/seal-repo.js';
 import { verifyAuditLog } from '../../src/audit/verify-chain.js';
-import { createEmbeddedStore } from '../../src/store/embedded-store.js';
 import { bundledMigrations, migrate } from '../../src/store/migrate.js';
-import { createPostgresStore } from '../../src/store/postgres-store.js';
-import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
-import type { Store } from '../../src/store/store.js';
 import { asSuperuser, writeFirstSeal } from '../support/seal-helpers.js';
+import { openUnmigratedStore } from '../support/test-store.js';
 
 // A log that predates event MACs: rows written and sealed (format 1) before migration 007, then the
 // upgrade, then new rows. Old rows are "written before event MACs" (counted, not tampering), old
 // seals keep verifying, and from the upgrade on a row without a valid MAC is forged.
-async function freshStore(): Promise<Store> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return createEmbeddedStore();
-  const name = `dab_test_${randomBytes(6).toString('hex')}`;
-  await runSqlOnce(serverUrl, `CREATE DATABASE ${name}`);
-  const store = createPostgresStore({ url: urlForDatabase(serverUrl, name), poolMax: 4, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
-  t.teardown(() => runSqlOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  return store;
-}
-const store = await freshStore();
-t.teardown(() => store.close());
+const store = await openUnmigratedStore(t);
 const key = randomBytes(32);
 await migrate(store, bundledMigrations().filter((m) => m.version < 7));
 
@@ -46,7 +33,7 @@ await sealer.sealNow();
 
 t.test('old rows count as written before event MACs; old and new seals verify', async (t) => {
   const head = await sealHead(store);
-  t.match(head, { seq: 2, format: 3, firstId: 4, lastId: 8 }, 'the next seal uses the newest format (it covers event_mac and the AWS caller columns)');
+  t.match(head, { seq: 2, format: 3, firstId: 4, lastId: 8 }, 'the next seal uses the newest format (it covers event_mac, and the columns added since where set)');
   t.match(await verifyAuditLog(store, { macKey: key }), { ok: true, result: 'intact', checkedSeals: 2, checkedEvents: 8, eventMacs: { checked: 3, writtenBefore: 5 } });
   t.match(await verifyAuditLog(store, { macKey: randomBytes(32) }), { ok: false, firstBroken: { id: 6, kind: 'forged' } }, 'under another key the new rows are not dab\'s');
 });

@@ -95,12 +95,13 @@ t.test('events have the documented shape', async (t) => {
   t.equal(res.headers['cache-control'], 'no-store');
   const [event] = res.json().items;
   t.same(Object.keys(event), [
-    'id', 'eventId', 'occurredAt', 'eventType', 'outcome', 'reason', 'rule', 'requestId', 'actor', 'sourceIp', 'userAgent', 'database', 'level', 'dbUser',
+    'id', 'eventId', 'occurredAt', 'eventType', 'outcome', 'reason', 'rule', 'requestId', 'actor', 'sourceIp', 'userAgent', 'database', 'level', 'engine', 'dbUser',
     'roleArn', 'sessionName', 'sourceIdentity', 'accessKeyId', 'tokenFingerprint', 'expiresAt', 'callerReason', 'details', 'awsCaller',
   ]);
   t.match(event, {
     id: issuedRow.id,
     eventId: grants[0],
+    engine: 'postgres',
     eventType: 'credential.issued',
     outcome: 'issued',
     reason: 'mapping_allows',

@@ -3,7 +3,7 @@
 // defaults to `new Date()`), so the clock is pinned by swapping the global Date for the duration
 // of one call. Callers check the X-Amz-Date of the result, so a pin that did not take shows up.
 import { Signer } from '@aws-sdk/rds-signer';
-import type { RdsPresignRequest } from '../../src/aws/sigv4-presign.js';
+import type { RdsPresignRequest } from '../../src/engines/rds-db/rds-db-token.js';
 
 export async function librarySignAt({ host, port, user, region, credentials }: RdsPresignRequest, atMs: number): Promise<string> {
   const RealDate = globalThis.Date;

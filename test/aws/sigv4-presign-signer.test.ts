@@ -1,8 +1,9 @@
 // Our presigner against @aws-sdk/rds-signer as the oracle, over generated inputs, and every token
 // also through the sandbox's independent SigV4 verifier (what the RDS-like IAM gate checks).
 import t from 'tap';
-import { createRdsPresigner, createSigningKeyCache, deriveSigningKey, presignRdsToken, type PresignCredentials, type RdsPresignRequest } from '../../src/aws/sigv4-presign.js';
-import { createRdsTokenSigner, tokenSignedAt } from '../../src/aws/token-signer.js';
+import { createSigningKeyCache, deriveSigningKey, type PresignCredentials } from '../../src/aws/sigv4-presign.js';
+import { createTokenSigner, tokenSignedAt } from '../../src/aws/token-signer.js';
+import { createRdsPresigner, presignRdsToken, rdsDbTarget, type RdsPresignRequest } from '../../src/engines/rds-db/rds-db-token.js';
 import { deriveSigningKey as verifierSigningKey, verifyRdsAuthToken } from '../../src/sandbox/sigv4.js';
 import { librarySignAt } from './rds-signer-oracle.js';
 
@@ -103,14 +104,15 @@ t.test(`byte-identical to @aws-sdk/rds-signer over generated inputs (seed ${SEED
 
 t.test('the signer signs at its clock, to the second, like the library at that clock', async (t) => {
   let clock = Date.UTC(2026, 11, 1, 23, 59, 59, 999);
-  const sign = createRdsTokenSigner({ maxCachedKeys: 4, nowMs: () => clock });
+  const sign = createTokenSigner({ maxCachedKeys: 4, nowMs: () => clock });
   const request = { ...genRequest(), credentials: { ...pool[3]!, sessionToken: stringOf(BASE64, 800), expiration: new Date(clock + 3600_000) } };
-  t.equal(await sign(request), await librarySignAt(request, clock), 'last millisecond of a day');
+  const ours = (r: typeof request) => sign({ target: rdsDbTarget(r.host, r.port, r.user), region: r.region, credentials: r.credentials });
+  t.equal(await ours(request), await librarySignAt(request, clock), 'last millisecond of a day');
   clock += 1;
-  t.equal(await sign(request), await librarySignAt(request, clock), 'first millisecond of the next day');
-  t.same(tokenSignedAt(await sign(request)), new Date(Date.UTC(2026, 11, 2)));
+  t.equal(await ours(request), await librarySignAt(request, clock), 'first millisecond of the next day');
+  t.same(tokenSignedAt(await ours(request)), new Date(Date.UTC(2026, 11, 2)));
   const broken = { ...request, user: '\ud800' }; // a lone surrogate cannot be URI-encoded: the library throws too
-  await t.rejects(sign(broken), URIError);
+  await t.rejects(ours(broken), URIError);
   await t.rejects(librarySignAt(broken, clock), URIError);
 });
 

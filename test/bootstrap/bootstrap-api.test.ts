@@ -30,7 +30,8 @@ t.test('bootstrap: the SQL and, per role, its trust and permission policies', as
   const res = await bootstrap('orders', '?schema=public&schema=sales');
   t.equal(res.statusCode, 200, res.body);
   const body = res.json();
-  t.same(Object.keys(body).sort(), ['database', 'roles', 'sql', 'warnings']);
+  t.same(Object.keys(body).sort(), ['database', 'engine', 'roles', 'sql', 'warnings']);
+  t.equal(body.engine, 'postgres', 'a registration from before engines is PostgreSQL');
   t.equal(body.database, 'orders');
   t.same(body.warnings, [], 'broker and resource id are known, the ExternalId is registered');
   t.match(body.sql, /GRANT USAGE ON SCHEMA "sales" TO "orders_ro_role";/);

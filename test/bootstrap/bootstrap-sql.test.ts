@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bootstrapSql, groupRoleName, groupRoles } from '../../src/bootstrap/bootstrap-sql.js';
+import { bootstrapSql, groupRoleName, groupRoles } from '../../src/engines/postgres/bootstrap-sql.js';
 import { dollarQuote, identifierProblem, quoteIdent, quoteLiteral } from '../../src/bootstrap/sql-quote.js';
 
 const orders = {

@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   POLICY_LIMITS, dbUserArn, parseRoleArn, permissionPolicy, permissionSizeWarnings, policySize, rolePolicies, trustPolicy, trustSizeWarnings,
 } from '../../src/bootstrap/iam-policies.js';
+import { rdsDbConnectPermission } from '../../src/engines/rds-db/rds-db-policy.js';
 
 const BROKER = 'arn:aws:iam::999988887777:role/dab-broker';
 const RO = 'arn:aws:iam::111122223333:role/orders-ro';
@@ -20,7 +21,7 @@ t.test('role ARN parts and the rds-db:connect resource', async (t) => {
 });
 
 t.test('one entry per distinct role, with exactly its levels\' DB users', async (t) => {
-  const { roles, warnings } = rolePolicies(base, { brokerRoleArn: BROKER, setSourceIdentity: true });
+  const { roles, warnings } = rolePolicies(base, { brokerRoleArn: BROKER, setSourceIdentity: true }, rdsDbConnectPermission);
   t.same(warnings, [], 'nothing to replace');
   t.same(roles.map((r) => [r.roleArn, r.levels]), [[RO, ['ro']], [DB_ROLE, ['rw', 'monitor']]]);
   const [ro, shared] = roles;
@@ -48,17 +49,17 @@ t.test('one entry per distinct role, with exactly its levels\' DB users', async 
 t.test('partition and account come from the role ARN', async (t) => {
   for (const [partition, region] of [['aws-cn', 'cn-north-1'], ['aws-us-gov', 'us-gov-west-1']] as const) {
     const role = `arn:${partition}:iam::444455556666:role/orders`;
-    const { roles } = rolePolicies({ ...base, region, roleArn: role, levels: { ro: { dbUser: 'orders_ro' } } }, { brokerRoleArn: `arn:${partition}:iam::999988887777:role/dab`, setSourceIdentity: true });
+    const { roles } = rolePolicies({ ...base, region, roleArn: role, levels: { ro: { dbUser: 'orders_ro' } } }, { brokerRoleArn: `arn:${partition}:iam::999988887777:role/dab`, setSourceIdentity: true }, rdsDbConnectPermission);
     t.same(roles[0]!.permissionPolicy.Statement[0]!.Resource, [`arn:${partition}:rds-db:${region}:444455556666:dbuser:db-ABCDEFGHIJKL0123456789/orders_ro`], partition);
     t.same(roles[0]!.warnings, []);
   }
-  const { roles } = rolePolicies({ ...base, region: 'cn-north-1', roleArn: 'arn:aws-cn:iam::444455556666:role/o', levels: { ro: { dbUser: 'r' } } }, { brokerRoleArn: BROKER, setSourceIdentity: true });
+  const { roles } = rolePolicies({ ...base, region: 'cn-north-1', roleArn: 'arn:aws-cn:iam::444455556666:role/o', levels: { ro: { dbUser: 'r' } } }, { brokerRoleArn: BROKER, setSourceIdentity: true }, rdsDbConnectPermission);
   t.match(roles[0]!.warnings, [/another partition/], 'a broker in aws cannot assume a role in aws-cn');
 });
 
 t.test('placeholders, each with a warning that says how to fill it', async (t) => {
   const { externalId: _e, resourceId: _r, ...bare } = base;
-  const { roles, warnings } = rolePolicies(bare, { setSourceIdentity: true });
+  const { roles, warnings } = rolePolicies(bare, { setSourceIdentity: true }, rdsDbConnectPermission);
   t.equal(roles[0]!.trustPolicy.Statement[0]!.Principal?.AWS, 'arn:aws:iam::BROKER_ACCOUNT_ID:role/BROKER_ROLE_NAME');
   t.match(roles[0]!.permissionPolicy.Statement[0]!.Resource, [/:dbuser:RESOURCE_ID\/orders_ro$/]);
   t.notOk(roles[0]!.trustPolicy.Statement[0]!.Condition, 'no ExternalId registered: no condition');
@@ -67,7 +68,7 @@ t.test('placeholders, each with a warning that says how to fill it', async (t) =
     /set resourceId \(aws rds describe-db-instances --query 'DBInstances\[\]\.DbiResourceId'/,
     /no externalId is registered/,
   ]);
-  const cn = rolePolicies({ ...bare, region: 'cn-north-1', roleArn: 'arn:aws-cn:iam::444455556666:role/o', levels: { ro: { dbUser: 'r' } } }, { setSourceIdentity: true });
+  const cn = rolePolicies({ ...bare, region: 'cn-north-1', roleArn: 'arn:aws-cn:iam::444455556666:role/o', levels: { ro: { dbUser: 'r' } } }, { setSourceIdentity: true }, rdsDbConnectPermission);
   t.equal(cn.roles[0]!.trustPolicy.Statement[0]!.Principal?.AWS, 'arn:aws-cn:iam::BROKER_ACCOUNT_ID:role/BROKER_ROLE_NAME', 'placeholder in the right partition');
 });
 
@@ -80,7 +81,7 @@ t.test('sizes as IAM counts them, and warnings past its limits', async (t) => {
 
   // The longest ExternalId STS accepts and a broker role with a deep path: over the default quota.
   const deepBroker = `arn:aws:iam::999988887777:role/${'platform/'.repeat(50)}dab`;
-  const { roles } = rolePolicies({ ...base, externalId: 'e'.repeat(1224), levels: { ro: base.levels.ro } }, { brokerRoleArn: deepBroker, setSourceIdentity: true });
+  const { roles } = rolePolicies({ ...base, externalId: 'e'.repeat(1224), levels: { ro: base.levels.ro } }, { brokerRoleArn: deepBroker, setSourceIdentity: true }, rdsDbConnectPermission);
   const size = roles[0]!.sizes.trustPolicy;
   t.ok(size > POLICY_LIMITS.trustDefault && size <= POLICY_LIMITS.trustMax, `${size} is between the default quota and the maximum`);
   t.match(roles[0]!.warnings, [/trust policy is [\d,]+ characters .*over IAM's default quota of 2,048 .*quota increase \(up to 4,096\)/]);

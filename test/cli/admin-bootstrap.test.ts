@@ -51,6 +51,22 @@ t.test('bootstrap --out writes one file per artifact', async (t) => {
   t.match(readFileSync(`${dir}/orders.sql`, 'utf8'), /^-- dab bootstrap for database orders/);
 });
 
+t.test('bootstrap of an ElastiCache cache: the AWS CLI commands instead of SQL', async (t) => {
+  await h.app.inject({
+    method: 'POST', url: '/v1/databases', headers: { authorization: `Bearer ${await h.adminToken()}` },
+    payload: { name: 'sessions', engine: 'valkey', host: 'master.sessions.abc123.use1.cache.amazonaws.com', region: 'us-east-1', cacheName: 'sessions', roleArn: ROLE_RO, levels: { ro: { dbUser: 'sessions-ro', accessString: 'on ~* -@all +@read' } } },
+  });
+  const res = await run(adminBootstrapCommand, ['sessions']);
+  t.equal(res.code, 0, res.err);
+  t.match(res.out, /^=== sessions\.sh \(AWS CLI commands, run with credentials of the cache's account\) ===\n# ElastiCache users for "sessions"/);
+  t.notMatch(res.out, /sessions\.sql/);
+  t.match(res.out, `"arn:aws:elasticache:us-east-1:${ACCOUNT}:user:sessions-ro"`);
+  const dir = `${t.testdir()}/iam`;
+  t.equal((await run(adminBootstrapCommand, ['sessions', '--out', dir])).code, 0);
+  t.same(readdirSync(dir).sort(), ['orders-ro-permissions.json', 'orders-ro-trust.json', 'sessions.sh']);
+  t.match(readFileSync(`${dir}/sessions.sh`, 'utf8'), /aws elasticache create-user --engine valkey --user-id sessions-ro/);
+});
+
 t.test('bootstrap: usage and refusals', async (t) => {
   t.match(await run(adminBootstrapCommand, []), { code: EXIT.usage, err: /name the DATABASE/ });
   t.match(await run(adminBootstrapCommand, ['a', 'b']), { code: EXIT.usage, err: /one DATABASE only/ });

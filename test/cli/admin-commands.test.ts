@@ -21,7 +21,7 @@ const write = (name: string, text: string) => {
 t.test('get: YAML by default, JSON on request; by name or id; a clear not-found', async (t) => {
   const db = await cli(['admin', 'get', 'database', 'orders'], env);
   t.equal(db.code, 0, db.err);
-  t.match(db.out, /^name: orders\nhost: orders\.cluster-abc123/);
+  t.match(db.out, /^name: orders\nengine: postgres\nhost: orders\.cluster-abc123/);
   t.match(parse(db.out), { name: 'orders', port: 5432, labels: { env: 'prod' }, version: 1 });
   const m = await cli(['admin', 'get', 'mapping', 'app-orders-ro', '--format', 'json'], env);
   t.equal(m.code, 0, m.err);

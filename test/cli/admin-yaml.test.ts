@@ -153,9 +153,9 @@ t.test("dab's field errors are placed in the file, sorted, de-duplicated", async
 
 t.test("dab's schema wording made specific", async (t) => {
   t.equal(friendlier(['databases', 0, 'region'], 'must match pattern "^x$"'), 'must be an AWS region, e.g. eu-west-1');
-  t.equal(friendlier(['databases', 0, 'levels', 'ro', 'dbUser'], 'must match pattern "^x$"'), 'must be a PostgreSQL user usable without quotes: a-z, 0-9, _ and $, starting with a letter or _, not pg_');
+  t.equal(friendlier(['databases', 0, 'levels', 'ro', 'dbUser'], 'must match pattern "^x$"'), "must be a DB user name of the database's engine (PostgreSQL: a-z, 0-9, _ and $, starting with a letter or _, not pg_; MySQL: at most 32 characters)");
   t.equal(friendlier(['mappings', 0, 'odd'], 'must match pattern "^x$"'), 'must match pattern "^x$"', 'unknown fields keep the original');
-  t.equal(friendlier(['databases', 1, 'colour'], 'must NOT have additional properties'), 'unknown key "colour" (a database has: name, host, port, region, dbname, roleArn, externalId, sslmode, description, labels, resourceId, levels)');
+  t.equal(friendlier(['databases', 1, 'colour'], 'must NOT have additional properties'), 'unknown key "colour" (a database has: name, engine, host, port, region, dbname, roleArn, externalId, sslmode, description, labels, resourceId, levels)');
   t.equal(friendlier(['mappings', 1, 'principal', 'team'], 'must NOT have additional properties'), 'unknown key "team": a principal is issuer plus one of subject, group or claim {name, value}');
   t.equal(friendlier(['mappings', 1, 'principal'], 'must match a schema in anyOf'), 'must be issuer plus exactly one of subject, group or claim {name, value}');
   t.equal(friendlier(['mappings', 1, 'expiresAt'], 'must match format "date-time"'), 'must be an ISO 8601 instant with a time zone, e.g. 2025-07-01T09:00:00Z');

@@ -8,6 +8,8 @@ import { AUDITOR_SUBJECT, startHarness } from '../support/harness.js';
 const h = await startHarness(t);
 await h.registerOrders();
 await h.map('app-orders', 'orders', ['ro']);
+await h.registerOrders({ name: 'shop', engine: 'mysql', host: 'shop.cluster-abc123.us-east-1.rds.amazonaws.com', port: 3306, dbname: 'shop', sslmode: 'verify-full', levels: { ro: { dbUser: 'shop_ro' } } });
+await h.map('app-orders', 'shop', ['ro']);
 const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
 const token = await h.token('app-orders');
 const env = { DAB_URL: url, DAB_TOKEN: token };
@@ -33,6 +35,34 @@ t.test('formats', async (t) => {
   const pgpass = (await cli(['creds', 'orders', '-a', 'ro', '--format', 'pgpass'], env)).out;
   t.match(pgpass, /^orders\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com:5432:orders:orders_ro:orders\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com\\:5432\/\?Action=connect/);
   t.match((await cli(['creds', 'orders', '-a', 'ro', '--format', 'token'], env)).out, /^orders\.cluster.*X-Amz-Signature=[0-9a-f]{64}/);
+});
+
+t.test('MySQL formats: env lines for mysql/mariadb, an option file, a mysql:// URI, the token', async (t) => {
+  const grant = JSON.parse((await cli(['creds', 'shop', '-a', 'ro'], env)).out);
+  t.match(grant, { engine: 'mysql', user: 'shop_ro', port: 3306, dbname: 'shop', sslmode: 'verify-full' });
+  const lines = (await cli(['creds', 'shop', '-a', 'ro', '--format', 'env'], env)).out;
+  t.match(lines, /^export MYSQL_HOST='shop\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com'$/m);
+  t.match(lines, /^export MYSQL_TCP_PORT='3306'$/m);
+  t.match(lines, /^export MYSQL_PWD='shop\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com:3306\/\?Action=connect&DBUser=shop_ro&/m);
+  t.match(lines, /^export LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN='1'$/m);
+  t.match(lines, /^export DAB_DB_USER='shop_ro'$/m);
+  t.notMatch(lines, /PGHOST/);
+  const cnf = (await cli(['creds', 'shop', '-a', 'ro', '--format', 'cnf'], env)).out.split('\n');
+  t.same(cnf.slice(0, 3), ['[client]', 'host=shop.cluster-abc123.us-east-1.rds.amazonaws.com', 'port=3306']);
+  t.ok(cnf.includes('user="shop_ro"') && cnf.includes('loose-enable-cleartext-plugin') && cnf.includes('loose-ssl-mode=VERIFY_IDENTITY') && cnf.includes('loose-ssl-verify-server-cert'));
+  t.ok(cnf.some((l) => /^password="shop\.cluster.*X-Amz-Signature=[0-9a-f]{64}.*"$/.test(l)), 'the token, quoted');
+  const uri = new URL((await cli(['creds', 'shop', '-a', 'ro', '--format', 'uri'], env)).out);
+  t.equal(uri.protocol, 'mysql:');
+  t.equal(uri.username, 'shop_ro');
+  t.equal(uri.pathname, '/shop');
+  t.equal(uri.searchParams.get('auth-method'), 'mysql_clear_password', 'the cleartext hint');
+  t.equal(uri.searchParams.get('ssl-mode'), 'VERIFY_IDENTITY');
+  t.match(decodeURIComponent(uri.password), /^shop\.cluster-abc123\.us-east-1\.rds\.amazonaws\.com:3306\/\?Action=connect&DBUser=shop_ro&/);
+  t.match((await cli(['creds', 'shop', '-a', 'ro', '--format', 'token'], env)).out, /^shop\.cluster.*X-Amz-Signature=[0-9a-f]{64}/);
+  const wrong = await cli(['creds', 'shop', '-a', 'ro', '--format', 'pgpass'], env);
+  t.equal(wrong.code, 2);
+  t.match(wrong.err, /--format pgpass is not offered for engine mysql; its formats: json, env, cnf, uri, token/);
+  t.match((await cli(['creds', '--help'], env)).out, /mysql \(RDS\/Aurora MySQL and RDS MariaDB\):\n\s+env/);
 });
 
 t.test('the caller token can come from a command', async (t) => {

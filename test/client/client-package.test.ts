@@ -16,12 +16,12 @@ const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/ts
 const { stdout } = await run(process.execPath, [join(root, 'scripts/pack-client.mjs')], { cwd: root });
 const tarball = stdout.trim().split('\n').at(-1) as string;
 
-/** README's ```ts block under "The Node helper for `pg`". */
-function readmeExample(): string {
+/** README's ```ts block under a heading. */
+function readmeExample(heading = '## The Node helper for `pg`'): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## The Node helper for `pg`'));
+  const section = readme.slice(readme.indexOf(heading));
   const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('README has no TypeScript example in "The Node helper for `pg`"');
+  if (!block) throw new Error(`README has no TypeScript example in "${heading}"`);
   return block;
 }
 
@@ -33,7 +33,7 @@ t.test('the tarball holds the client and its declarations, and depends on nothin
   const pkg = JSON.parse(pkgText) as Record<string, unknown>;
   t.equal(pkg.name, 'db-access-broker-client');
   t.notOk(pkg.dependencies, 'no dependencies');
-  t.same(pkg.peerDependenciesMeta, { pg: { optional: true } }, 'pg is an optional peer');
+  t.same(pkg.peerDependenciesMeta, { pg: { optional: true }, mysql2: { optional: true } }, 'pg and mysql2 are optional peers');
 });
 
 t.test('an application installs it offline, imports it, and README\'s example type-checks', async (t) => {
@@ -42,11 +42,11 @@ t.test('an application installs it offline, imports it, and README\'s example ty
   await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--cache', cache, tarball], { cwd: app });
 
   const { stdout: exported } = await run(process.execPath, ['--input-type=module', '-e', "const m = await import('db-access-broker-client'); console.log(Object.keys(m).sort().join(' '))"], { cwd: app });
-  t.equal(exported.trim(), 'DabProblemError DabUnreachableError dabPassword dabPgConfig requestCredentials');
+  t.equal(exported.trim(), 'DabProblemError DabUnreachableError dabMysqlConfig dabPassword dabPgConfig dabRedisCredentials dabRedisOptions requestCredentials');
 
   // pg and the Node types are the application's own; borrow the repo's rather than download them.
   mkdirSync(join(app, 'node_modules/@types'), { recursive: true });
-  for (const dep of ['pg', 'pg-types', 'pg-protocol', '@types/pg', '@types/node', 'undici-types']) {
+  for (const dep of ['pg', 'pg-types', 'pg-protocol', '@types/pg', '@types/node', 'undici-types', 'redis', '@redis']) {
     try {
       symlinkSync(join(repoModules, dep), join(app, 'node_modules', dep));
     } catch (err) {
@@ -63,6 +63,13 @@ t.test('an application installs it offline, imports it, and README\'s example ty
     (err: { stdout?: string }) => err.stdout ?? String(err),
   );
   t.equal(checked, '', 'README example compiles against the installed package');
+  // The Redis helper's example: its options go straight into node-redis's createClient.
+  writeFileSync(join(app, 'app.ts'), readmeExample('## The Node helper for Redis'));
+  const redisChecked = await run(process.execPath, [tsc, '-p', join(app, 'tsconfig.json')], { cwd: app }).then(
+    () => '',
+    (err: { stdout?: string }) => err.stdout ?? String(err),
+  );
+  t.equal(redisChecked, '', "README's Redis example compiles against the package and node-redis's own types");
 
   // The check is real: a wrong call is a type error.
   writeFileSync(join(app, 'app.ts'), `import { dabPgConfig } from 'db-access-broker-client';\nawait dabPgConfig({ url: 'x', bearer: 'y', database: 'orders', access: 'admin' });\n`);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { signRdsToken, type SignToken } from '../../src/aws/token-signer.js';
+import { signToken as signNow, type SignToken } from '../../src/aws/token-signer.js';
 import { runSqlOnce, urlForDatabase } from '../../src/store/run-sql.js';
 import type { Store } from '../../src/store/store.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -41,7 +41,7 @@ function auditGate() {
 
 function recordingSigner(): { signToken: SignToken; minted: string[] } {
   const minted: string[] = [];
-  return { minted, signToken: async (request) => { const token = await signRdsToken(request); minted.push(token); return token; } };
+  return { minted, signToken: async (request) => { const token = await signNow(request); minted.push(token); return token; } };
 }
 
 // One flush slot on both stores (the embedded one always has one): while the held INSERT is in

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { signRdsToken, type SignToken } from '../../src/aws/token-signer.js';
+import { signToken as signNow, type SignToken } from '../../src/aws/token-signer.js';
 import { parseRdsAuthToken } from '../../src/sandbox/sigv4.js';
 import { EXTERNAL_ID, ROLE_DB, ROLE_RW, startHarness, type Harness } from '../support/harness.js';
 
@@ -9,7 +9,7 @@ function recordingSigner(): { signToken: SignToken; minted: string[] } {
   return {
     minted,
     signToken: async (request) => {
-      const token = await signRdsToken(request);
+      const token = await signNow(request);
       minted.push(token);
       return token;
     },

@@ -8,7 +8,7 @@ const ISS = 'https://idp';
 const OTHER = 'https://other-idp';
 
 const db = (name: string, labels?: Record<string, string>): Database => ({
-  name, host: `${name}.example.com`, port: 5432, region: 'us-east-1', dbname: name, sslmode: 'verify-full',
+  name, engine: 'postgres', host: `${name}.example.com`, port: 5432, region: 'us-east-1', dbname: name, sslmode: 'verify-full',
   roleArn: 'arn:aws:iam::123456789012:role/db', version: 1, createdAt: '', updatedAt: '',
   levels: { ro: { dbUser: `${name.replace(/-/g, '_')}_ro` } },
   ...(labels ? { labels } : {}),

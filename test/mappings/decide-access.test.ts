@@ -15,17 +15,17 @@ const RO_ROLE = 'arn:aws:iam::123456789012:role/orders-ro';
 
 const DBS: Database[] = [
   {
-    name: 'orders', host: 'orders.example.com', port: 5432, region: 'us-east-1', dbname: 'orders', sslmode: 'verify-full',
+    name: 'orders', engine: 'postgres', host: 'orders.example.com', port: 5432, region: 'us-east-1', dbname: 'orders', sslmode: 'verify-full',
     roleArn: DB_ROLE, version: 1, createdAt: '', updatedAt: '', labels: { env: 'prod', team: 'payments' },
     levels: { ro: { dbUser: 'orders_ro', roleArn: RO_ROLE }, rw: { dbUser: 'orders_rw' } },
   },
   {
-    name: 'billing', host: 'billing.example.com', port: 5432, region: 'us-east-1', dbname: 'billing', sslmode: 'verify-full',
+    name: 'billing', engine: 'postgres', host: 'billing.example.com', port: 5432, region: 'us-east-1', dbname: 'billing', sslmode: 'verify-full',
     roleArn: DB_ROLE, version: 1, createdAt: '', updatedAt: '', labels: { env: 'staging', team: 'payments' },
     levels: { ro: { dbUser: 'billing_ro' }, rw: { dbUser: 'billing_rw' }, monitor: { dbUser: 'billing_mon' } },
   },
   {
-    name: 'legacy', host: 'legacy.example.com', port: 5432, region: 'us-east-1', dbname: 'legacy', sslmode: 'verify-full',
+    name: 'legacy', engine: 'postgres', host: 'legacy.example.com', port: 5432, region: 'us-east-1', dbname: 'legacy', sslmode: 'verify-full',
     roleArn: DB_ROLE, version: 1, createdAt: '', updatedAt: '', levels: { ro: { dbUser: 'legacy_ro' } },
   },
 ];

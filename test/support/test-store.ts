@@ -41,3 +41,25 @@ export async function openTestStore(opts: { migrateUpTo?: number } = {}): Promis
   };
 }
 
+
+/**
+ * A fresh store with no migrations applied (upgrade tests apply some, write as an older version
+ * would, then apply the rest): a new database on DATABASE_URL's server, else embedded. Closed and
+ * dropped at the end of the test file.
+ */
+export async function openUnmigratedStore(t: { teardown(fn: () => unknown): void }): Promise<Store> {
+  const serverUrl = process.env.DATABASE_URL;
+  const store = serverUrl ? undefined : await createEmbeddedStore();
+  if (store) {
+    t.teardown(() => store.close());
+    return store;
+  }
+  const name = `dab_test_${randomBytes(6).toString('hex')}`;
+  await runSqlOnce(serverUrl as string, `CREATE DATABASE ${name}`);
+  const server = createPostgresStore({ url: urlForDatabase(serverUrl as string, name), poolMax: 4, connectionTimeoutMs: 5000, statementTimeoutMs: 5000, onPoolError: () => undefined });
+  t.teardown(async () => {
+    await server.close();
+    await runSqlOnce(serverUrl as string, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
+  return server;
+}

@@ -1,11 +1,18 @@
-import { ACCESS_LEVELS, type AccessLevel, type Database } from '../databases/database-schema.js';
-import { MAX_IDENTIFIER_BYTES, dollarQuote, quoteIdent, quoteLiteral } from './sql-quote.js';
+import { ACCESS_LEVELS, type AccessLevel } from '../../databases/access-levels.js';
+import type { Database } from '../../databases/database-schema.js';
+import { MAX_IDENTIFIER_BYTES, dollarQuote, quoteIdent, quoteLiteral } from '../../bootstrap/sql-quote.js';
 
 // The SQL a DBA runs once per database (BRIEF §2): privileges live in NOLOGIN group roles, and each
 // access level's login user gets its group role plus rds_iam. Safe to run again: roles are created
 // only when missing, and GRANT / ALTER DEFAULT PRIVILEGES change nothing the second time.
 
-export type BootstrapTarget = Pick<Database, 'name' | 'host' | 'port' | 'dbname' | 'levels'>;
+export interface BootstrapTarget {
+  name: string;
+  host: string;
+  port: number;
+  dbname: string;
+  levels: Database['levels'];
+}
 
 const ROLE_SUFFIX = '_role';
 

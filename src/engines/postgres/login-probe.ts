@@ -1,6 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import pg from 'pg';
-import type { Database } from '../databases/database-schema.js';
+import type { SslMode } from '../rds-db/rds-db-fields.js';
 
 export interface LoginProbeRequest {
   host: string;
@@ -9,7 +8,7 @@ export interface LoginProbeRequest {
   dbUser: string;
   /** The RDS IAM token: the password. Never logged, never returned. */
   token: string;
-  sslmode: Database['sslmode'];
+  sslmode: SslMode;
   timeoutMs: number;
 }
 
@@ -32,13 +31,15 @@ export type LoginProbe = (request: LoginProbeRequest) => Promise<LoginProbeResul
  * skips certificate verification (encryption without authentication of the server, which is what
  * the DBA chose); verify-ca checks the chain but not the host name; verify-full checks both.
  */
-export function tlsFor(sslmode: Database['sslmode'], host: string): ConnectionOptions {
+export function tlsFor(sslmode: SslMode, host: string): ConnectionOptions {
   if (sslmode === 'require') return { rejectUnauthorized: false };
   if (sslmode === 'verify-ca') return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
   return { rejectUnauthorized: true, servername: host };
 }
 
 export const pgLoginProbe: LoginProbe = async (req) => {
+  // Loaded here, not at the top: the engine registry (which `dab creds` reads) must not load pg.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({
     host: req.host,
     port: req.port,
