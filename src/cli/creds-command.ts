@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DabProblemError, DabUnreachableError, requestCredentials, type AccessLevel, type Credentials } from '../client/dab-client.js';
-import { ENGINES, engineNamed } from '../engines/registry.js';
+import { clientFormatsOf, ENGINE_CLIENT_FORMATS } from '../engines/client-format-registry.js';
 import { CliError, EXIT, parseFailure, usage, type CliIo } from './cli-errors.js';
 import { lightFetch } from './light-fetch.js';
 import { bearerToken, CONNECTION_OPTIONS, dabUrl } from './dab-connection.js';
@@ -26,7 +26,7 @@ Options:
   -h, --help              this help
 
 Formats, per engine:
-${ENGINES.map((e) => `  ${e.name} (${e.title}):\n${e.clientFormats.map((f) => `    ${f.name.padEnd(8)} ${f.help}`).join('\n')}`).join('\n')}
+${ENGINE_CLIENT_FORMATS.map((e) => `  ${e.name} (${e.title}):\n${e.formats.map((f) => `    ${f.name.padEnd(8)} ${f.help}`).join('\n')}`).join('\n')}
 
 Examples:
   eval "$(dab creds orders --access ro --format env)" && psql -c 'select 1'
@@ -36,7 +36,7 @@ Examples:
 Exit codes: 0 ok, 2 usage, 4 dab unreachable, 5 access denied, 6 caller token rejected,
 7 dab or a dependency unavailable, 1 anything else.`;
 
-const FORMATS = ['json', ...new Set(ENGINES.flatMap((e) => e.clientFormats.map((f) => f.name)))];
+const FORMATS = ['json', ...new Set(ENGINE_CLIENT_FORMATS.flatMap((e) => e.formats.map((f) => f.name)))];
 const LEVELS = ['ro', 'rw', 'monitor'];
 
 export async function credsCommand(args: string[], io: CliIo): Promise<void> {
@@ -134,10 +134,10 @@ async function awsBearer(url: string, serverId: string | undefined, io: CliIo): 
 export function render(c: Credentials, format: string): string {
   if (format === 'json') return JSON.stringify(c, null, 2);
   // A grant from a dab older than engines has no engine field: it was PostgreSQL.
-  const engine = engineNamed(c.engine ?? 'postgres');
-  const chosen = engine?.clientFormats.find((f) => f.name === format);
+  const engine = clientFormatsOf(c.engine ?? 'postgres');
+  const chosen = engine?.formats.find((f) => f.name === format);
   if (!engine || !chosen) {
-    const offered = engine ? engine.clientFormats.map((f) => f.name).join(', ') : 'none (this dab CLI does not know that engine; use --format json)';
+    const offered = engine ? engine.formats.map((f) => f.name).join(', ') : 'none (this dab CLI does not know that engine; use --format json)';
     throw usage(`--format ${format} is not offered for engine ${c.engine}; its formats: json, ${offered}`);
   }
   return chosen.render(c);

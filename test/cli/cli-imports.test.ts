@@ -18,6 +18,9 @@ const FORBIDDEN: Array<[what: string, pattern: RegExp]> = [
   ['the sandbox', /\/src\/sandbox\//],
   ['the store', /\/src\/store\//],
   ['the config loader', /\/src\/config\//],
+  ['typebox', /\/node_modules\/typebox\//],
+  ['database clients (mysql2, redis)', /\/node_modules\/(mysql2|redis|@redis)\//],
+  ['the engine modules (only their client formats)', /\/src\/engines\/(registry|registration|[a-z-]+\/[a-z-]+-engine|[a-z-]+\/login-[a-z]+)\.ts$/],
 ];
 
 // Logs each resolved module URL to the file in DAB_IMPORT_LOG (the hook runs on the loader thread).
