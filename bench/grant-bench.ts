@@ -112,7 +112,13 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     port,
     logFile: join(workDir, 'dab.log'),
     register: (p) => onCleanup(() => p.stop()),
-    env: { ...dabServeEnv({ workDir, port, issuer, sts }), DATABASE_URL: db.url, DAB_CONFIG: configFile },
+    env: {
+      ...dabServeEnv({ workDir, port, issuer, sts }),
+      DATABASE_URL: db.url,
+      DAB_CONFIG: configFile,
+      // BENCH_DAB_NODE_OPTIONS: V8/Node flags for dab serve alone (e.g. heap sizing experiments).
+      ...(process.env.BENCH_DAB_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_DAB_NODE_OPTIONS } : {}),
+    },
   });
   // Forked after dab is ready, so dab's migrations have created audit_events for the audit floor.
   const floorEnv = (kind: 'lean' | 'audit') => ({
