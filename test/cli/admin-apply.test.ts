@@ -115,7 +115,7 @@ t.test('export writes YAML that apply reads back with 0 changes', async (t) => {
   t.match(exported.err, /^wrote 2 databases and 2 mappings to /);
   const text = readFileSync(`${dir}/exported.yaml`, 'utf8');
   t.match(text, /^# dab access document, exported from http:\/\/127\.0\.0\.1:\d+\n/);
-  t.match(text, /\ndatabases:\n {2}- name: billing\n {4}host: billing\./, 'sorted by name, name first');
+  t.match(text, /\ndatabases:\n {2}- name: billing\n {4}engine: postgres\n {4}host: billing\./, 'sorted by name, name first, then the engine');
   t.notMatch(text, /version|createdAt|updatedAt|\bid:/);
   t.match(text, /expiresAt: 2099-01-01T00:00:00\.000Z/);
   const back = await cli(['admin', 'apply', '-f', `${dir}/exported.yaml`, '--prune', '--dry-run'], env);

@@ -52,10 +52,7 @@ t.test('the printed steps use that command and never npx', async (t) => {
 });
 
 t.test('with the MySQL demo: a mariadb line reading the option file dab creds prints', async (t) => {
-  const sandbox = {
-    dabUrl: 'http://127.0.0.1:8080', issuer: { issuer: 'http://127.0.0.1:1/issuer' }, sts: { url: 'http://127.0.0.1:2' }, gate: { host: '127.0.0.1', port: 3 },
-    target: { kind: 'throwaway' }, tokens: { app: 'a', dba: 'd', auditor: 'u' }, mysql: { dbname: 'dab_demo_1', gate: { host: '127.0.0.1', port: 4 }, users: {} },
-  } as unknown as Sandbox;
+  const sandbox = { ...FAKE_SANDBOX, mysql: { dbname: 'dab_demo_1', gate: { host: '127.0.0.1', port: 4 }, users: {} } } as unknown as Sandbox;
   const text = instructions(sandbox, 'node /x/dist/src/cli/main.js');
   t.match(text, /^mariadb --defaults-extra-file=<\(node \/x\/dist\/src\/cli\/main\.js creds demo-mysql --access ro --format cnf\) -e 'SELECT \* FROM products'$/m);
   t.match(text, /"demo-mysql": MariaDB \(database dab_demo_1\) behind the MySQL IAM gate at 127\.0\.0\.1:4/);
