@@ -9,6 +9,7 @@ import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
 import { createTierAuthenticators } from './auth/tier-authenticators.js';
 import { createSessionCache } from './aws/session-cache.js';
 import type { AssumeRole } from './aws/sts-client.js';
+import { censorSecrets } from './http/log-censor.js';
 import { createTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { setupAuditWriter } from './audit/audit-writer-setup.js';
@@ -55,20 +56,6 @@ export interface AppDependencies {
   logStream?: DestinationStream;
 }
 
-// Belt and braces: dab never logs these, and pino censors them if some path ever tries.
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  '*.token',
-  '*.password',
-  '*.secretAccessKey',
-  '*.sessionToken',
-  '*.SecretAccessKey',
-  '*.SessionToken',
-  '*.externalId',
-];
-
 /** Builds the service. Never listens: server.ts does that, tests use app.inject. */
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
   const now = deps.now ?? (() => new Date());
@@ -76,7 +63,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const fingerprint = createFingerprinter(fingerprintKeyBytes(config.audit.fingerprintKey));
   // Every audit row dab writes carries a MAC under this key (src/audit/event-mac.ts).
   const eventMacKey = eventMacKeyBytes(config.audit);
-  const loggerOptions = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  // Every logged object passes the censor: a secret some code path tries to log becomes "[redacted]".
+  const loggerOptions = { level: config.logLevel, formatters: { log: censorSecrets } };
 
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
