@@ -8,7 +8,7 @@ import type { AuditEvent } from './audit-repo.js';
  *   event_mac = hex(HMAC-SHA256(key, "dab-audit-event-mac-v1\n" + stable JSON of the row))
  * where "the row" is its canonical form (audit-canonical.ts MAC_INPUT_SQL: every column but the
  * database-assigned id and the MAC itself, event_id included; a column added after format 1 (the
- * AWS caller columns, engine) only when set, so rows from before it keep their MACs). The key never reaches the database.
+ * AWS caller columns, engine, the trace columns) only when set, so rows from before it keep their MACs). The key never reaches the database.
  *
  * Writing and verifying compute the same text from two ends: the writer from the AuditEvent it is
  * about to insert (as the database will store it), the verifier by parsing the canonical text the
@@ -43,6 +43,9 @@ export function canonicalValueOf(e: AuditEvent): Record<string, unknown> {
     caller_account: e.callerAccount,
     caller_session_name: e.callerSessionName,
     engine: e.engine,
+    trace_id: e.traceId,
+    parent_span_id: e.parentSpanId,
+    client_request_id: e.clientRequestId,
   };
   for (const [column, v] of Object.entries(added)) if (v != null) value[column] = v;
   return value;
