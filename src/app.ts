@@ -26,10 +26,11 @@ import { createGrantService } from './credentials/grant-service.js';
 import { databasesRoutes } from './databases/databases-routes.js';
 import { createDatabasesService } from './databases/databases-service.js';
 import { registerAccessLog } from './http/access-log.js';
+import { registerTraceContext } from './http/trace-context.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { frameworkErrorOptions } from './http/framework-errors.js';
 import { healthRoutes } from './http/health-routes.js';
-import { createMetrics, gaugeAtScrape, registerRequestMetrics } from './http/metrics.js';
+import { createMetrics, gaugeAtScrape, registerPoolGauges, registerRequestMetrics } from './http/metrics.js';
 import { openApiOptions } from './http/openapi.js';
 import { ProblemSchema } from './http/problem.js';
 import { serverLimits } from './http/server-limits.js';
@@ -87,6 +88,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerErrorHandling(app);
   registerRequestMetrics(app, metrics);
   registerAccessLog(app);
+  // Before authentication and rate limits: every audit row a request writes can carry its trace.
+  const traces = registerTraceContext(app);
   app.addSchema(ProblemSchema);
   // Callback-style (not async) hooks on every response: no promise per request on the hot path.
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -124,7 +127,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
   const baseSigner = deps.signToken ?? createTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
-  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey);
+  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey, traces);
+  registerPoolGauges(metrics, deps.store);
   gaugeAtScrape(metrics, 'dab_sts_session_cache_entries', 'STS role sessions held in the session cache', () => sessions.size);
   if (integrity.checkpoints.enabled) {
     // NaN until this process has signed (or found in the checkpoint file) a checkpoint.

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { createAssumeRole } from './aws/sts-client.js';
 import type { Config } from './config/config-schema.js';
 import { startMetricsListener } from './http/metrics-listener.js';
+import { replaceSdkNodeWarning, SUPPORTED_NODE } from './node-support.js';
 import { migrate } from './store/migrate.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -21,6 +22,8 @@ export interface RunningServer {
  * `serve` wires it to signals with close-with-grace.
  */
 export async function startServer(config: Config, opts: { credentials?: Parameters<typeof createAssumeRole>[1] } = {}): Promise<RunningServer> {
+  // Before the first AWS SDK client: on Node 20 its nine-line warning becomes one log line below.
+  const nodeNotice = replaceSdkNodeWarning();
   const poolErrors: Error[] = [];
   let app: FastifyInstance | undefined;
   const store: Store = await openStore(config.store, (err) => {
@@ -33,6 +36,7 @@ export async function startServer(config: Config, opts: { credentials?: Paramete
     const { applied } = config.store.migrateOnStart ? await migrate(store) : { applied: [] };
     app = await buildApp(config, { store, assumeRole: aws.assumeRole });
     if (applied.length) app.log.info({ applied }, 'migrations applied');
+    if (nodeNotice) app.log.warn({ node: process.version, supported: SUPPORTED_NODE }, nodeNotice);
     app.log.info({ store: store.kind }, 'store ready');
     const url = await app.listen({ host: config.listen.host, port: config.listen.port });
     const running = app;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/caller.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { Queryable } from '../store/store.js';
-import { awsCallerFields, insertAuditEvent } from './audit-repo.js';
+import { awsCallerFields, insertAuditEvent, traceFields } from './audit-repo.js';
 
 export interface AdminChange {
   eventType: string; // e.g. database.created, mapping.deleted
@@ -28,5 +28,6 @@ export async function recordAdminChange(tx: Queryable, actor: Caller, ctx: Reque
     databaseName: change.databaseName ?? null,
     details: { before: change.before ?? null, after: change.after ?? null },
     ...awsCallerFields(actor),
+    ...traceFields(ctx.trace),
   }, macKey);
 }

@@ -28,7 +28,8 @@ const EVENT_FROM = `audit_events e
     e.engine AS "engine", e.db_user AS "dbUser", e.role_arn AS "roleArn", e.session_name AS "sessionName", e.source_identity AS "sourceIdentity",
     e.access_key_id AS "accessKeyId", e.token_fingerprint AS "tokenFingerprint", ${utc('e.expires_at', 'MS')} AS "expiresAt",
     e.caller_reason AS "callerReason", e.details AS "details",
-    CASE WHEN e.caller_arn IS NOT NULL THEN json_build_object('arn', e.caller_arn, 'account', e.caller_account, 'sessionName', e.caller_session_name) END AS "awsCaller") v`;
+    CASE WHEN e.caller_arn IS NOT NULL THEN json_build_object('arn', e.caller_arn, 'account', e.caller_account, 'sessionName', e.caller_session_name) END AS "awsCaller",
+    e.trace_id AS "traceId", e.parent_span_id AS "parentSpanId", e.client_request_id AS "clientRequestId") v`;
 
 /** json: parsed objects (API answers); text: the JSON as PostgreSQL wrote it (NDJSON lines). */
 const eventColumns = (as: 'json' | 'text' = 'json') =>
@@ -49,6 +50,8 @@ const CONDITIONS: { [K in keyof Required<EventFilter>]: string } = {
   dbUser: 'e.db_user = $',
   grantId: 'e.event_id = $::uuid',
   requestId: 'e.request_id = $',
+  // Served by the partial hash index of 013_audit_trace_context.sql.
+  traceId: 'e.trace_id = $',
 };
 
 export interface PageQuery {

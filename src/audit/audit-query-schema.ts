@@ -27,7 +27,8 @@ export const EventFilterProperties = {
   level: Type.Optional(AccessLevelSchema),
   dbUser: Type.Optional(Text(128, 'DB user the grant was for')),
   grantId: Type.Optional(Type.String({ format: 'uuid', description: 'Event id (a grant id is the event id of its credential.issued event)' })),
-  requestId: Type.Optional(Text(128, 'x-request-id of the request that wrote the event')),
+  requestId: Type.Optional(Text(128, "dab's request id (the x-request-id of its response) of the request that wrote the event")),
+  traceId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: "W3C trace id (32 lowercase hex) of the caller's traceparent: the events of one trace" })),
 };
 const FilterSchema = Type.Object(EventFilterProperties);
 export type EventFilter = Static<typeof FilterSchema>;
@@ -93,6 +94,10 @@ export const AuditEvent = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    // The caller's trace context (src/http/trace-context.ts); null when it sent none (or an invalid one).
+    traceId: Nullable(Type.String({ description: "W3C trace id from the caller's traceparent" })),
+    parentSpanId: Nullable(Type.String({ description: "The caller's span (traceparent parent-id) that made the request" })),
+    clientRequestId: Nullable(Type.String({ description: "The caller's own x-request-id; requestId is dab's" })),
   },
   { $id: 'AuditEvent', additionalProperties: false },
 );

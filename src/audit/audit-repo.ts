@@ -33,6 +33,15 @@ export interface AuditEvent {
   callerArn?: string | null;
   callerAccount?: string | null;
   callerSessionName?: string | null;
+  /** The caller's W3C trace id and span, and its own x-request-id (013_audit_trace_context.sql). */
+  traceId?: string | null;
+  parentSpanId?: string | null;
+  clientRequestId?: string | null;
+}
+
+/** The trace columns of an event written for this request (all null when it carried no valid trace headers). */
+export function traceFields(trace: { traceId: string | null; parentSpanId: string | null; clientRequestId: string | null } | null | undefined): Pick<AuditEvent, 'traceId' | 'parentSpanId' | 'clientRequestId'> {
+  return { traceId: trace?.traceId ?? null, parentSpanId: trace?.parentSpanId ?? null, clientRequestId: trace?.clientRequestId ?? null };
 }
 
 /** The AWS caller columns of an event by this actor (all null for a JWT caller). */
@@ -44,7 +53,7 @@ const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
   'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
-  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'event_mac',
+  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'trace_id', 'parent_span_id', 'client_request_id', 'event_mac',
 ];
 
 /**
@@ -81,6 +90,9 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
     e.callerAccount ?? null,
     e.callerSessionName ?? null,
     e.engine ?? null,
+    e.traceId ?? null,
+    e.parentSpanId ?? null,
+    e.clientRequestId ?? null,
     eventMac(macKey, e),
   ];
 }

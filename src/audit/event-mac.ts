@@ -8,7 +8,7 @@ import type { AuditEvent } from './audit-repo.js';
  *   event_mac = hex(HMAC-SHA256(key, "dab-audit-event-mac-v1\n" + stable JSON of the row))
  * where "the row" is its canonical form (audit-canonical.ts MAC_INPUT_SQL: every column but the
  * database-assigned id and the MAC itself, event_id included; a column added after format 1 (the
- * AWS caller columns, engine) only when set, so rows from before it keep their MACs). The key never reaches the database.
+ * AWS caller columns, engine, the trace columns) only when set, so rows from before it keep their MACs). The key never reaches the database.
  *
  * Writing and verifying compute the same text from two ends: the writer from the AuditEvent it is
  * about to insert (as the database will store it), the verifier by parsing the canonical text the
@@ -65,6 +65,9 @@ const FIELDS: ReadonlyArray<{ column: string; read: (e: AuditEvent) => unknown; 
   { column: 'caller_account', read: (e) => e.callerAccount, added: true },
   { column: 'caller_session_name', read: (e) => e.callerSessionName, added: true },
   { column: 'engine', read: (e) => e.engine, added: true },
+  { column: 'trace_id', read: (e) => e.traceId, added: true },
+  { column: 'parent_span_id', read: (e) => e.parentSpanId, added: true },
+  { column: 'client_request_id', read: (e) => e.clientRequestId, added: true },
 ];
 
 /** The row an event becomes, as the MAC's canonical form would show it once read back. */

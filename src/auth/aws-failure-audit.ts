@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { insertAuditEvent } from '../audit/audit-repo.js';
+import { insertAuditEvent, traceFields } from '../audit/audit-repo.js';
 import { uuidV7 } from '../audit/uuid-v7.js';
 import { requestContext } from '../http/request-context.js';
 import type { Store } from '../store/store.js';
@@ -36,6 +36,7 @@ export function createStsFailureAudit(deps: StsFailureAuditDeps): (reason: strin
       requestId: ctx.requestId,
       sourceIp: ctx.sourceIp,
       userAgent: ctx.userAgent,
+      ...traceFields(ctx.trace),
       details: { verifying: 'aws_proof', windowSeconds: deps.windowSeconds },
     }, deps.macKey).catch((err: Error) => deps.log.warn({ err: { message: err.message }, reason }, 'STS failure audit row not written'));
   };

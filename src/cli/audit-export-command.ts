@@ -27,7 +27,8 @@ Filters (optional, combined with AND):
       --level LEVEL        ro, rw or monitor
       --db-user USER       the DB user granted
       --grant-id UUID      one event, by id
-      --request-id ID      the events one request wrote
+      --request-id ID      the events one request wrote (dab's request id)
+      --trace-id ID        the events of one W3C trace (the caller's traceparent)
 
 Options:
       --format FORMAT      ndjson (default) or csv
@@ -56,6 +57,7 @@ const FILTER_FLAGS = {
   'db-user': 'dbUser',
   'grant-id': 'grantId',
   'request-id': 'requestId',
+  'trace-id': 'traceId',
 } as const;
 const FORMATS = ['ndjson', 'csv'] as const;
 const PROGRESS_INTERVAL_MS = 250;

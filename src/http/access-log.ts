@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { toAppError } from './error-handler.js';
+import type { TraceFields } from './trace-context.js';
 
 /** What a route adds to its request's access line (the grant route: database, access level, outcome, grant id). */
 export interface AccessLogNote {
@@ -24,6 +25,15 @@ declare module 'fastify' {
 // Probes are polled every few seconds by load balancers and Prometheus: at info they would drown the
 // lines that matter. They stay visible at debug.
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The caller's trace context as the access line shows it: only what was set. */
+function traceNote(t: TraceFields): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (t.traceId) out.traceId = t.traceId;
+  if (t.parentSpanId) out.parentSpanId = t.parentSpanId;
+  if (t.clientRequestId) out.clientRequestId = t.clientRequestId;
+  return out;
+}
 
 /** The grant route's note; the returned callback records what the service audited (see grant-service). */
 export function noteGrantRequest(request: FastifyRequest, database: string, access: string): (grantId: string, outcome: string) => void {
@@ -68,6 +78,8 @@ export function registerAccessLog(app: FastifyInstance): void {
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
         ...(caller ? { caller: { issuer: caller.issuer, subject: caller.subject } } : {}),
+        // Validated values only (src/http/trace-context.ts): a raw header never reaches the line.
+        ...(request.trace ? traceNote(request.trace) : {}),
         ...note,
       },
       'request',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { dabVersion } from '../dab-version.js';
+import type { PoolStats, Store } from '../store/store.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -55,6 +56,18 @@ export function gaugeAtScrape(metrics: Metrics, name: string, help: string, read
       }
     },
   });
+}
+
+/**
+ * The store's pg pool, read at scrape time. In use = total - idle; waiting above 0 means grants queue
+ * for a connection (raise store.poolMax, or the store is slow). The embedded store has no pool: NaN.
+ */
+export function registerPoolGauges(metrics: Metrics, store: Pick<Store, 'poolStats'>): void {
+  const read = (field: keyof PoolStats) => () => (store.poolStats ? store.poolStats()[field] : Number.NaN);
+  gaugeAtScrape(metrics, 'dab_store_pool_connections', 'Connections the store pool holds open (busy or idle)', read('total'));
+  gaugeAtScrape(metrics, 'dab_store_pool_idle_connections', 'Open store connections that are idle', read('idle'));
+  gaugeAtScrape(metrics, 'dab_store_pool_waiting_queries', 'Queries waiting for a store connection', read('waiting'));
+  gaugeAtScrape(metrics, 'dab_store_pool_max_connections', 'The store pool\'s size limit (store.poolMax)', read('max'));
 }
 
 /** Times every request by its route pattern (not its URL, so cardinality stays bounded). */

@@ -68,7 +68,7 @@ const grantEvent = {
   expiresAt: '2026-12-01T14:20:00.000Z',
   callerReason: null,
   details: null,
-  awsCaller: null,
+  awsCaller: null, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', clientRequestId: 'req-7f3a9c',
 };
 
 const impact = {

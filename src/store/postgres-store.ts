@@ -74,5 +74,6 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         }
       }),
     close: () => pool.end(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: opts.poolMax }),
   };
 }

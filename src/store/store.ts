@@ -21,6 +21,17 @@ export interface Store extends Queryable {
   /** Runs fn on one dedicated connection (needed for session-level advisory locks). */
   withSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** The connection pool's state now (metrics); absent on the embedded store, which has no pool. */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections open, busy or idle. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection: the pool is the bottleneck while this is above 0. */
+  waiting: number;
+  max: number;
 }
 
 /** store.transaction, followed by `after` whether it committed or not (e.g. to drop a cache). */

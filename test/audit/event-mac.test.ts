@@ -54,14 +54,15 @@ t.test("the MAC of an event equals the one recomputed from the database's canoni
   t.not(eventMac(key, { ...event, eventId: '0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2c' }), mac, 'the event_id is covered');
   t.not(eventMac(createHmac('sha256', 'other').digest(), event), mac, 'and the key');
   // What the database renders for the same values, inserted as the params function would.
-  const rendered = async (engine: string | null) => {
+  const rendered = async (engine: string | null, trace: (string | null)[] = [null, null, null]) => {
     const { rows } = await h.store.query<{ canonical: string }>(
       `SELECT ${MAC_INPUT_SQL} AS canonical FROM (SELECT $1::uuid AS event_id, $2::timestamptz AS occurred_at, 'test.event'::text AS event_type, 'succeeded'::text AS outcome,
          $3::text AS reason, NULL::text AS rule, NULL::text AS request_id, 'https://idp.example'::text AS actor_issuer, $4::text AS actor_subject, $5::text[] AS actor_groups,
          NULL::text AS source_ip, NULL::text AS user_agent, NULL::text AS database_name, NULL::text AS access_level, NULL::text AS db_user, NULL::text AS role_arn,
          NULL::text AS session_name, NULL::text AS source_identity, NULL::text AS access_key_id, NULL::text AS token_fingerprint, $6::timestamptz AS expires_at,
-         NULL::text AS caller_reason, $7::jsonb AS details, NULL::text AS caller_arn, NULL::text AS caller_account, NULL::text AS caller_session_name, $8::text AS engine) AS r`,
-      [event.eventId, event.occurredAt, event.reason, event.actor.subject, event.actor.groups, event.expiresAt, JSON.stringify(event.details), engine],
+         NULL::text AS caller_reason, $7::jsonb AS details, NULL::text AS caller_arn, NULL::text AS caller_account, NULL::text AS caller_session_name, $8::text AS engine,
+         $9::text AS trace_id, $10::text AS parent_span_id, $11::text AS client_request_id) AS r`,
+      [event.eventId, event.occurredAt, event.reason, event.actor.subject, event.actor.groups, event.expiresAt, JSON.stringify(event.details), engine, ...trace],
     );
     return rows[0]?.canonical as string;
   };
@@ -70,6 +71,12 @@ t.test("the MAC of an event equals the one recomputed from the database's canoni
   const withEngine = eventMac(key, { ...event, engine: 'mysql' });
   t.not(withEngine, mac, 'the engine is covered');
   t.equal(macOfCanonical(key, await rendered('mysql')), withEngine, 'and rendered the same way by the database');
+  // 013's trace columns: the same rule.
+  t.notMatch(await rendered(null), /trace_id|parent_span_id|client_request_id/, 'no trace: no trace in the text');
+  const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', clientRequestId: 'req-"1"' };
+  const withTrace = eventMac(key, { ...event, ...trace });
+  t.not(withTrace, mac, 'the trace is covered');
+  t.equal(macOfCanonical(key, await rendered(null, [trace.traceId, trace.parentSpanId, trace.clientRequestId])), withTrace, 'and rendered the same way by the database');
 });
 
 t.test('a forged row without a MAC is reported at its id (unsealed)', async (t) => {
