@@ -12,6 +12,7 @@ import type { AssumeRole } from './aws/sts-client.js';
 import { createTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { setupAuditWriter } from './audit/audit-writer-setup.js';
+import { setupMintBudget } from './budgets/mint-budget-setup.js';
 import { sealLagSeconds } from './audit/seal-repo.js';
 import { uuidV7 } from './audit/uuid-v7.js';
 import { auditQueryRoutes } from './audit/audit-query-routes.js';
@@ -146,7 +147,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     });
   }
   gaugeAtScrape(metrics, 'dab_audit_seal_lag_seconds', 'Age of the oldest audit row no seal covers yet; 0 when every row is sealed', () => sealLagSeconds(deps.store, now()));
-  const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
+  const mintBudget = setupMintBudget(app, config.mintBudget, deps.store, metrics);
+  const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors, mintBudget });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: [...config.auth.issuers.map((i) => i.issuer), ...(awsConfig ? [AWS_ISSUER] : [])], onChange: access.invalidate });
