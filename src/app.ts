@@ -40,6 +40,7 @@ import { adminRoutes } from './admin/admin-routes.js';
 import { createAdminService } from './admin/admin-service.js';
 import { bootstrapRoutes } from './bootstrap/bootstrap-routes.js';
 import { createAccessModelCache } from './mappings/access-model-cache.js';
+import { listenForAccessModelChanges } from './mappings/access-model-listener.js';
 import { createMappingsService } from './mappings/mappings-service.js';
 import type { Store } from './store/store.js';
 
@@ -134,6 +135,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // First of the store's users: a bad checkpoint key file stops start-up before anything else is set up.
   const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
+  // Other replicas' changes reach this one by NOTIFY at once; the version poll bounds it if not.
+  const modelListener = listenForAccessModelChanges(deps.store, access, app.log);
+  app.addHook('onReady', () => modelListener.start());
+  app.addHook('onClose', () => modelListener.stop());
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
   const baseSigner = deps.signToken ?? createTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
