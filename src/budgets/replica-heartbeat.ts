@@ -27,6 +27,7 @@ export function createReplicaHeartbeat(opts: ReplicaHeartbeatOptions) {
   let timer: NodeJS.Timeout | undefined;
   let beating: Promise<void> | undefined;
   let closed = false;
+  let started = false;
 
   async function beatOnce(): Promise<void> {
     const { rows } = await opts.store.query<{ others: number }>(
@@ -58,6 +59,7 @@ export function createReplicaHeartbeat(opts: ReplicaHeartbeatOptions) {
     replicaId,
     /** The first beat is awaited, so the share is right before the first grant. */
     async start(): Promise<void> {
+      started = true;
       await beat();
       if (closed) return;
       timer = setInterval(() => void beat(), opts.intervalSeconds * 1000);
@@ -67,7 +69,11 @@ export function createReplicaHeartbeat(opts: ReplicaHeartbeatOptions) {
       closed = true;
       if (timer) clearInterval(timer);
       await beating;
-      await opts.store.query('DELETE FROM dab_replicas WHERE replica_id = $1', [replicaId]).catch(() => undefined);
+      if (!started) return;
+      // Best effort: a row left behind stops counting after ttlSeconds anyway.
+      await Promise.resolve()
+        .then(() => opts.store.query('DELETE FROM dab_replicas WHERE replica_id = $1', [replicaId]))
+        .catch(() => undefined);
     },
   };
 }
