@@ -13,6 +13,7 @@ import { censorSecrets } from './http/log-censor.js';
 import { createTokenSigner, reuseWithinSigningSecond, type SignToken } from './aws/token-signer.js';
 import { createFingerprinter } from './audit/fingerprint.js';
 import { setupAuditWriter } from './audit/audit-writer-setup.js';
+import { setupMintBudget } from './budgets/mint-budget-setup.js';
 import { sealLagSeconds } from './audit/seal-repo.js';
 import { uuidV7 } from './audit/uuid-v7.js';
 import { auditQueryRoutes } from './audit/audit-query-routes.js';
@@ -41,6 +42,7 @@ import { adminRoutes } from './admin/admin-routes.js';
 import { createAdminService } from './admin/admin-service.js';
 import { bootstrapRoutes } from './bootstrap/bootstrap-routes.js';
 import { createAccessModelCache } from './mappings/access-model-cache.js';
+import { listenForAccessModelChanges } from './mappings/access-model-listener.js';
 import { createMappingsService } from './mappings/mappings-service.js';
 import type { Store } from './store/store.js';
 
@@ -124,6 +126,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // First of the store's users: a bad checkpoint key file stops start-up before anything else is set up.
   const integrity = setupAuditIntegrity(app, config.audit, deps.store, now);
   const access = createAccessModelCache({ store: deps.store, maxStalenessMs: config.accessModel.maxStalenessMs });
+  // Other replicas' changes reach this one by NOTIFY at once; the version poll bounds it if not.
+  const modelListener = listenForAccessModelChanges(deps.store, access, app.log);
+  app.addHook('onReady', () => modelListener.start());
+  app.addHook('onClose', () => modelListener.stop());
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
   const baseSigner = deps.signToken ?? createTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
@@ -138,7 +144,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     });
   }
   gaugeAtScrape(metrics, 'dab_audit_seal_lag_seconds', 'Age of the oldest audit row no seal covers yet; 0 when every row is sealed', () => sealLagSeconds(deps.store, now()));
-  const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors });
+  const mintBudget = setupMintBudget(app, config.mintBudget, deps.store, metrics);
+  const grants = createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors: config.auth.auditors, mintBudget });
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: [...config.auth.issuers.map((i) => i.issuer), ...(awsConfig ? [AWS_ISSUER] : [])], onChange: access.invalidate });

@@ -163,6 +163,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // New IAM logins dab hands tokens out for, per instance endpoint (host:port) and for the whole
+    // fleet (src/budgets/): AWS advises under ~200 new IAM connections/s per DB instance, past which
+    // RDS refuses logins. Each replica takes perSecond / live replicas (heartbeat table).
+    mintBudget: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        perSecond: Type.Number({ minimum: 0.001, maximum: 100000, default: 150 }),
+        burst: Type.Integer({ minimum: 1, maximum: 1000000, default: 30 }),
+        heartbeatSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 5 }),
+        // A replica silent this long no longer holds a share (≥ 2 beats, so one slow beat is no exit).
+        replicaTtlSeconds: Type.Integer({ minimum: 2, maximum: 3600, default: 15 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     // Per-identity limits on the credentials and admin routes; per source address for failed
     // authentications only (src/abuse/). Defaults sit far above a normal app: a pool of 100
     // connections opening at once, each asking for a token, stays inside the caller burst.

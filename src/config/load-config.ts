@@ -34,6 +34,9 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['AWS_REGION', 'sts.region', 'string'],
   ['AWS_ENDPOINT_URL_STS', 'sts.endpoint', 'string'],
   ['DAB_BROKER_ROLE_ARN', 'sts.brokerRoleArn', 'string'],
+  ['DAB_MINT_BUDGET_ENABLED', 'mintBudget.enabled', 'boolean'],
+  ['DAB_MINT_BUDGET_PER_SECOND', 'mintBudget.perSecond', 'integer'],
+  ['DAB_MINT_BUDGET_BURST', 'mintBudget.burst', 'integer'],
   ['DAB_AUDIT_FINGERPRINT_KEY', 'audit.fingerprintKey', 'string'],
   ['DAB_AUDIT_EVENT_MAC_KEY', 'audit.eventMacKey', 'string'],
   ['DAB_AUDIT_SEAL_INTERVAL_SECONDS', 'audit.sealIntervalSeconds', 'integer'],
@@ -81,6 +84,9 @@ export function parseConfig(input: unknown): Config {
   checkSessionReuse(config.sts);
   if (config.listen.headersTimeoutMs > config.listen.requestTimeoutMs) {
     throw new ConfigError('config listen.headersTimeoutMs: must not exceed listen.requestTimeoutMs (the headers are part of the request)');
+  }
+  if (config.mintBudget.replicaTtlSeconds < 2 * config.mintBudget.heartbeatSeconds) {
+    throw new ConfigError('config mintBudget.replicaTtlSeconds: must be at least twice mintBudget.heartbeatSeconds, or one late heartbeat drops a live replica from the count');
   }
   if (!config.metrics.onPublicPort && config.metrics.port === undefined) {
     throw new ConfigError('config metrics.onPublicPort: false needs metrics.port, or /metrics would be served nowhere');

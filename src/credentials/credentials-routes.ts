@@ -16,7 +16,7 @@ export const credentialsRoutes: FastifyPluginAsyncTypebox<{ service: GrantServic
       summary: 'Get a 15-minute RDS IAM auth token for your mapped DB user',
       description: 'The grant is written to the audit log before the token is returned. Unknown databases and missing mappings get the same 403.',
       body: CredentialsRequest,
-      response: { 200: Grant, ...errorResponses(400, 401, 403, 502, 503) },
+      response: { 200: Grant, ...errorResponses(400, 401, 403, 429, 502, 503) },
     },
     // A control character anywhere in the request (token claims included) is refused before
     // validation, as everywhere; here the refusal is a denial like any other, so it is audited.

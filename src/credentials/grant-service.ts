@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../audit/audit-repo.js';
+import { endpointOf, type MintBudget } from '../budgets/mint-budget.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import { uuidV7 } from '../audit/uuid-v7.js';
 import { matchesPrincipal, type Caller } from '../auth/caller.js';
@@ -27,6 +28,8 @@ export interface GrantServiceDeps {
   metrics: Metrics;
   /** Principals who read the audit log; they may not also be grantees in it (separation of duties). */
   auditors: readonly PrincipalRule[];
+  /** New logins per instance endpoint, fleet-wide (src/budgets/); absent: no budget. */
+  mintBudget?: Pick<MintBudget, 'take'>;
 }
 
 // One answer for "no such database" and "not yours", so callers cannot enumerate databases.
@@ -86,7 +89,7 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
  * The grant path: decide, assume the role (cached), mint, audit, answer — in that order.
  * Every outcome writes exactly one audit row, and a token is returned only after its row committed.
  */
-export function createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors }: GrantServiceDeps) {
+export function createGrantService({ auditWriter, access, sessions, signToken, fingerprint, now, metrics, auditors, mintBudget }: GrantServiceDeps) {
   async function audit(event: AuditEvent): Promise<void> {
     const stop = metrics.auditWrite.startTimer();
     try {
@@ -144,6 +147,13 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       const engine = engineOf(db);
       const { rule, dbUser, roleArn } = decision;
       const fail = (reason: string, error: AppError) => noGrant({ outcome: 'failed', reason, rule, engine: db.engine, dbUser, roleArn }, error);
+
+      // Every token handed out counts, reused or not: each is a caller about to open a new login.
+      const budget = mintBudget?.take(endpointOf(db));
+      if (budget && !budget.ok) {
+        const error = new AppError('mint_budget_exceeded', `the database endpoint is at its budget of new logins; retry after ${budget.retryAfterSeconds} s`, { retryAfterSeconds: budget.retryAfterSeconds });
+        return noGrant({ outcome: 'denied', reason: 'mint_budget_exceeded', rule: 'mintBudget', engine: db.engine, dbUser, roleArn }, error);
+      }
 
       let session: RoleSession;
       try {

@@ -22,6 +22,7 @@ export const PROBLEMS = {
   uri_too_long: [414, 'The URL is too long'],
   unsupported_media_type: [415, 'Unsupported media type'],
   rate_limited: [429, 'Too many requests'],
+  mint_budget_exceeded: [429, 'The database endpoint is at its budget of new logins'],
   headers_too_large: [431, 'The request headers are too large'],
   internal: [500, 'Internal error'],
   sts_access_denied: [502, 'The database account refused to let dab assume its role'],

@@ -10,7 +10,7 @@ const DESCRIPTIONS: Record<number, string> = {
   412: 'If-Match names a version that is no longer current: read it again',
   413: 'The body is larger than the server accepts',
   428: 'This change needs If-Match with the version you read (its ETag)',
-  429: 'Too many requests from this identity; see Retry-After',
+  429: 'Too many requests (from this identity, or for this database endpoint: see the code); see Retry-After',
   502: 'An upstream (STS) refused or misbehaved',
   503: 'A dependency is unavailable; see Retry-After',
 };

@@ -57,8 +57,19 @@ export function createAccessModelCache(opts: AccessModelCacheOptions) {
     await checking;
   }
 
+  /**
+   * Told by the store (LISTEN/NOTIFY, access-model-listener.ts) that the version moved to `notified`:
+   * the model is dropped at once. The version is taken as read, so the next poll does not drop the
+   * model loaded since a second time; an empty or older payload only drops the model.
+   */
+  function changed(notified?: string): void {
+    if (notified && /^\d+$/.test(notified) && (version === undefined || !/^\d+$/.test(version) || BigInt(notified) > BigInt(version))) version = notified;
+    invalidate();
+  }
+
   return {
     invalidate,
+    changed,
     /** The current model: at most maxStalenessMs behind the store, loaded once per change. */
     async current(): Promise<AccessModel> {
       // The grant path's common case: checked recently and loaded; no extra awaits on the way.

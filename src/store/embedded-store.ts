@@ -28,6 +28,23 @@ export async function createEmbeddedStore(dataDir?: string): Promise<Store> {
     query: base.query,
     exec: base.exec,
     withSession: (fn) => fn(base),
+    listen(channel, handlers) {
+      let unlisten: (() => Promise<void>) | undefined;
+      return {
+        async start() {
+          unlisten = await db.listen(channel, handlers.onNotify);
+          handlers.onListening();
+        },
+        get listening() {
+          return unlisten !== undefined;
+        },
+        async stop() {
+          const u = unlisten;
+          unlisten = undefined;
+          if (u && !db.closed) await u();
+        },
+      };
+    },
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
     close: () => db.close(),
   };

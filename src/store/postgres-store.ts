@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createPgListener } from './pg-listener.js';
 import type { Queryable, Store } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -61,6 +62,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     query: base.query,
     exec: base.exec,
     withSession,
+    listen: (channel, handlers) => createPgListener({ url: opts.url, channel, ...handlers }),
     transaction: (fn) =>
       withSession(async (session) => {
         await session.exec('BEGIN');

@@ -27,6 +27,8 @@ export const REQUIRED_PRIVILEGES: readonly RequiredPrivilege[] = Object.freeze([
   // Read only: the bump on changes runs as the owner (migration 009).
   ...table('access_model_version', ['SELECT'], 'the access-model cache'),
   ...table('schema_migrations', ['SELECT'], 'readiness'),
+  // Heartbeats of the replicas sharing the mint budget (migration 014): not audit data.
+  ...table('dab_replicas', ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], 'the mint budget\'s replica count'),
 ]);
 
 /**

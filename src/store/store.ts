@@ -14,7 +14,28 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** What a NOTIFY subscriber is told (see Store.listen). */
+export interface ListenHandlers {
+  onNotify: (payload: string) => void;
+  /** LISTEN is in place (first time, or again after a lost connection: anything may have changed since). */
+  onListening: () => void;
+  onLost: (err: Error, retryInMs: number) => void;
+}
+
+export interface StoreListener {
+  /** Resolves after the first attempt; never rejects (a failure is reported to onLost and retried). */
+  start(): Promise<void>;
+  readonly listening: boolean;
+  stop(): Promise<void>;
+}
+
 export interface Store extends Queryable {
+  /**
+   * LISTEN on a channel: on a server, over a dedicated connection that reconnects by itself; on
+   * the embedded store, in process (one process, so it only hears its own NOTIFYs). Optional: a
+   * store without it (a test wrapper) is served by the version poll alone.
+   */
+  listen?(channel: string, handlers: ListenHandlers): StoreListener;
   readonly kind: 'postgres' | 'embedded';
   /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
