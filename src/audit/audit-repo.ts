@@ -33,6 +33,8 @@ export interface AuditEvent {
   callerArn?: string | null;
   callerAccount?: string | null;
   callerSessionName?: string | null;
+  /** The access request (012_access_requests.sql) a grant was made under, or a request step is about. */
+  accessRequestId?: string | null;
 }
 
 /** The AWS caller columns of an event by this actor (all null for a JWT caller). */
@@ -44,7 +46,7 @@ const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
   'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
-  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'event_mac',
+  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'access_request_id', 'event_mac',
 ];
 
 /**
@@ -81,6 +83,7 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
     e.callerAccount ?? null,
     e.callerSessionName ?? null,
     e.engine ?? null,
+    e.accessRequestId ?? null,
     eventMac(macKey, e),
   ];
 }

@@ -43,6 +43,7 @@ export function canonicalValueOf(e: AuditEvent): Record<string, unknown> {
     caller_account: e.callerAccount,
     caller_session_name: e.callerSessionName,
     engine: e.engine,
+    access_request_id: e.accessRequestId,
   };
   for (const [column, v] of Object.entries(added)) if (v != null) value[column] = v;
   return value;

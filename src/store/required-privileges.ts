@@ -27,6 +27,10 @@ export const REQUIRED_PRIVILEGES: readonly RequiredPrivilege[] = Object.freeze([
   // Read only: the bump on changes runs as the owner (migration 009).
   ...table('access_model_version', ['SELECT'], 'the access-model cache'),
   ...table('schema_migrations', ['SELECT'], 'readiness'),
+  // Just-in-time access (012): policies are applied like mappings; requests change state but are never deleted.
+  ...table('request_policies', ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], 'request policies (dab admin apply)'),
+  ...table('access_requests', ['SELECT', 'INSERT', 'UPDATE'], 'access requests'),
+  ...table('notification_deliveries', ['SELECT', 'INSERT', 'UPDATE'], 'the webhook outbox'),
 ]);
 
 /**
