@@ -3,6 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createRateLimits } from './abuse/rate-limits.js';
+import { accessRequestsRoutes } from './access-requests/access-requests-routes.js';
+import { createAccessRequestsService } from './access-requests/access-requests-service.js';
+import { createNotifier } from './notify/webhook-notifier.js';
 import { requireTier } from './auth/auth-hooks.js';
 import { AWS_ISSUER } from './auth/aws-principal.js';
 import { awsDiscoveryRoutes } from './auth/aws-discovery-routes.js';
@@ -149,7 +152,20 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // Changes through this instance are enforced at once; the version poll covers the others.
   const databases = createDatabasesService({ store: deps.store, now, fingerprint, eventMacKey, onChange: access.invalidate });
   const mappings = createMappingsService({ store: deps.store, now, eventMacKey, issuers: [...config.auth.issuers.map((i) => i.issuer), ...(awsConfig ? [AWS_ISSUER] : [])], onChange: access.invalidate });
-  const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, onChange: access.invalidate });
+  const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, eventMacKey, onChange: access.invalidate });
+
+  // Just-in-time access: requests' steps queue webhooks in their own transactions; one timer
+  // delivers them and records requests that timed out (decisions never wait for it).
+  let sweep: () => Promise<void> = async () => undefined;
+  const notifier = createNotifier({ store: deps.store, config: config.notify, metrics, now, log: app.log, onTick: () => sweep() });
+  const accessRequests = createAccessRequestsService({
+    store: deps.store, now, access, notifier, macKey: eventMacKey, metrics, createRule: config.accessRequests.create, admins: config.auth.admins, auditors: config.auth.auditors,
+  });
+  sweep = async () => {
+    await accessRequests.sweepExpired();
+  };
+  app.addHook('onReady', async () => notifier.start());
+  app.addHook('onClose', () => notifier.stop());
 
   const limits = createRateLimits(config.rateLimit, { store: deps.store, macKey: eventMacKey, metrics, log: app.log });
   app.addHook('onClose', () => limits.close());
@@ -161,6 +177,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     requireTier(callerScope, 'caller', authenticatorsFor('caller'), config.auth, countAuthFailure, limits.caller);
     await callerScope.register(credentialsRoutes, { service: grants });
     await callerScope.register(myAccessRoutes, { access, now });
+    await callerScope.register(accessRequestsRoutes, { service: accessRequests });
   });
   await app.register(async (adminScope) => {
     requireTier(adminScope, 'admin', authenticatorsFor('admin'), config.auth, countAuthFailure, limits.admin);

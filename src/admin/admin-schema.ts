@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { CreateDatabaseBody, SLUG } from '../databases/database-schema.js';
 import { MAPPING_NAME, MappingInput } from '../mappings/mapping-schema.js';
+import { RequestPolicyDeclaration } from '../access-requests/request-policy-schema.js';
 
 // The declarative side of the admin API: one document of databases and mappings (what
 // `dab admin apply -f access.yaml` sends), and batches of put/delete operations, each run as one
@@ -16,6 +17,7 @@ export const AccessDocument = Type.Object(
   {
     databases: Type.Optional(Type.Array(CreateDatabaseBody, { maxItems: 20_000 })),
     mappings: Type.Optional(Type.Array(MappingDeclaration, { maxItems: 200_000 })),
+    requestPolicies: Type.Optional(Type.Array(RequestPolicyDeclaration, { maxItems: 10_000, description: 'Just-in-time access: who may request which levels, who approves, for how long, break-glass' })),
   },
   { $id: 'AccessDocument', additionalProperties: false },
 );
@@ -75,7 +77,7 @@ export const PlanResult = Type.Object(
     dryRun: Type.Boolean(),
     changes: Type.Array(
       Type.Object({
-        kind: Type.Enum(['database', 'mapping']),
+        kind: Type.Enum(['database', 'mapping', 'requestPolicy']),
         name: Type.String(),
         action: Type.Enum(['create', 'update', 'delete']),
       }),

@@ -15,6 +15,8 @@ import { applyProblems, duplicateNames, orphanProblems, pruneBlockers } from './
 import type { AccessDocument, ApplyRequest, ChangesRequest, MappingDeclaration, PlanResult } from './admin-schema.js';
 import { withEngineDefaults } from '../engines/registration.js';
 import { databaseDeclaration, mappingDeclaration, sameDeclaration } from './declarations.js';
+import { applyRequestPolicies } from '../access-requests/policy-apply.js';
+import { listRequestPolicies } from '../access-requests/request-policies-repo.js';
 
 export interface AdminServiceDeps {
   store: Store;
@@ -22,6 +24,8 @@ export interface AdminServiceDeps {
   databases: DatabasesService;
   mappings: MappingsService;
   auditWindowDays: number;
+  /** Key of the audit rows' MACs, for request-policy changes (src/audit/event-mac.ts). */
+  eventMacKey: Buffer;
   onChange?: () => void;
 }
 
@@ -43,7 +47,7 @@ class DryRunRollback extends Error {}
  * (nothing half-applied), serialised against other admin batches, and reports what changed and
  * who gains or loses access. A dry-run does all of it, then rolls back.
  */
-export function createAdminService({ store, now, databases, mappings, auditWindowDays, onChange = () => undefined }: AdminServiceDeps) {
+export function createAdminService({ store, now, databases, mappings, auditWindowDays, eventMacKey, onChange = () => undefined }: AdminServiceDeps) {
   const commit = transactionThen(store, onChange);
 
   async function run(dryRun: boolean, plan: (tx: Queryable, at: Date, before: AccessModel) => Promise<Planned>): Promise<PlanResult> {
@@ -154,10 +158,16 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
             else record((await databases.inTransaction.remove(tx, c('body.prune'), d.name)) && { kind: 'database', name: d.name, action: 'delete' });
           }
         }
+        const declaredPolicies = req.document.requestPolicies ?? [];
+        problems.invalid.push(...duplicateNames(declaredPolicies, 'body.document.requestPolicies'));
+        if (!problems.full) {
+          const databaseKnown = async (name: string) => keepDatabases.has(name) || (!req.prune && (await lookup.database(name)) !== undefined);
+          changes.push(...(await applyRequestPolicies({ tx, actor, ctx, at, macKey: eventMacKey, problems: problems.invalid, databaseKnown }, declaredPolicies, req.prune ?? false)));
+        }
         if (!problems.full) problems.conflicts.push(...(await orphanProblems(tx, { databases: declaredDatabases, mappings: declaredMappings }, rejected)));
         const refused = problems.error();
         if (refused) throw refused;
-        const unchanged = declaredDatabases.length + declaredMappings.length - changes.filter((ch) => ch.action !== 'delete').length;
+        const unchanged = declaredDatabases.length + declaredMappings.length + declaredPolicies.length - changes.filter((ch) => ch.action !== 'delete').length;
         // Orphaned mappings were checked above, each at its place in the document.
         return { changes, unchanged, touchedDatabases: [] };
       });
@@ -195,9 +205,11 @@ export function createAdminService({ store, now, databases, mappings, auditWindo
     /** Today's state in the format apply reads. */
     async export(): Promise<AccessDocument> {
       const now = byName(await loadAccessModel(store));
+      const policies = await listRequestPolicies(store);
       return {
         databases: [...now.databases.values()].map(databaseDeclaration).sort((a, b) => a.name.localeCompare(b.name)) as AccessDocument['databases'],
         mappings: [...now.mappings.values()].map(mappingDeclaration).sort((a, b) => a.name.localeCompare(b.name)),
+        ...(policies.length ? { requestPolicies: policies } : {}),
       };
     },
   };

@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
  * The canonical forms that seals commit to. Changing anything here changes every digest: a new
  * layout needs a new SEAL_FORMAT, with verification keeping the old one for the seals that record it.
  * Format 1: every column of 001_initial.sql but the id. Format 2 (007_audit_event_macs.sql): the
- * same, then event_mac. Format 3 (010_audit_aws_callers.sql, 011_database_engines.sql, 013_audit_trace_context.sql): format 1,
- * then each column added since (the AWS caller columns, engine) only when it is set,
+ * same, then event_mac. Format 3 (010_audit_aws_callers.sql, 011_database_engines.sql,
+ * 012_access_requests.sql, 013_audit_trace_context.sql): format 1, then each column added since (the
+ * AWS caller columns, engine, access_request_id, the trace columns) only when it is set,
  * then event_mac. New seals use the newest; seals already written keep theirs.
  */
 export const SEAL_FORMAT = 3;
@@ -64,7 +65,8 @@ const FIELDS_V1: ReadonlyArray<Field> = [
 const FIELDS_V2: ReadonlyArray<Field> = [...FIELDS_V1, ['event_mac', 'event_mac', 'text']];
 /**
  * What an event MAC covers: format 1 and, only where set, the columns added since (010: the AWS
- * caller's ARN, account and session name; 011: engine; 013: trace id, parent span, client request id). A row written before a column existed
+ * caller's ARN, account and session name; 011: engine; 012: access_request_id; 013: trace id, parent
+ * span, client request id). A row written before a column existed
  * renders exactly as it did, so its MAC still verifies; a row that has the column set cannot lose
  * or change it unseen.
  */
@@ -77,6 +79,7 @@ const ADDED_FIELDS: ReadonlyArray<Field> = [
   ['trace_id', 'trace_id', 'optional-text'],
   ['parent_span_id', 'parent_span_id', 'optional-text'],
   ['client_request_id', 'client_request_id', 'optional-text'],
+  ['access_request_id', 'access_request_id', 'optional-text'],
 ];
 const MAC_FIELDS: ReadonlyArray<Field> = [...FIELDS_V1, ...ADDED_FIELDS];
 /** Format 3: the MAC's fields, then the MAC. */

@@ -29,7 +29,8 @@ const EVENT_FROM = `audit_events e
     e.access_key_id AS "accessKeyId", e.token_fingerprint AS "tokenFingerprint", ${utc('e.expires_at', 'MS')} AS "expiresAt",
     e.caller_reason AS "callerReason", e.details AS "details",
     CASE WHEN e.caller_arn IS NOT NULL THEN json_build_object('arn', e.caller_arn, 'account', e.caller_account, 'sessionName', e.caller_session_name) END AS "awsCaller",
-    e.trace_id AS "traceId", e.parent_span_id AS "parentSpanId", e.client_request_id AS "clientRequestId") v`;
+    e.trace_id AS "traceId", e.parent_span_id AS "parentSpanId", e.client_request_id AS "clientRequestId",
+    e.access_request_id AS "accessRequestId") v`;
 
 /** json: parsed objects (API answers); text: the JSON as PostgreSQL wrote it (NDJSON lines). */
 const eventColumns = (as: 'json' | 'text' = 'json') =>
@@ -120,6 +121,21 @@ export async function findHolders(db: Queryable, database: string, dbUser: strin
      ORDER BY e.occurred_at, e.id
      LIMIT ${Number(limit)}`,
     [database, dbUser, at, TOKEN_LIFETIME_SECONDS],
+  );
+  return rows;
+}
+
+/**
+ * The steps of these access requests (created, approved, break-glass, reviewed, …), oldest first:
+ * the approval chain "who held it?" shows next to a grant made under a request's window.
+ */
+export async function findRequestChains(db: Queryable, requestIds: string[]): Promise<EventRow[]> {
+  if (requestIds.length === 0) return [];
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${eventColumns()} FROM ${EVENT_FROM}
+     WHERE e.access_request_id = ANY($1::text[]) AND e.event_type LIKE 'access_request.%'
+     ORDER BY e.occurred_at, e.id LIMIT 1000`,
+    [requestIds],
   );
   return rows;
 }

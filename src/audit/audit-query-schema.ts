@@ -98,6 +98,7 @@ export const AuditEvent = Type.Object(
     traceId: Nullable(Type.String({ description: "W3C trace id from the caller's traceparent" })),
     parentSpanId: Nullable(Type.String({ description: "The caller's span (traceparent parent-id) that made the request" })),
     clientRequestId: Nullable(Type.String({ description: "The caller's own x-request-id; requestId is dab's" })),
+    accessRequestId: Type.Optional(Nullable(Type.String({ description: 'The access request a grant was made under, or a request step is about; null otherwise' }))),
   },
   { $id: 'AuditEvent', additionalProperties: false },
 );
@@ -137,6 +138,15 @@ export const Holder = Type.Object(
   {
     grant: AuditEvent,
     mapping: Nullable(MappingSnapshot),
+    accessRequest: Type.Optional(
+      Type.Object(
+        {
+          id: Type.String({ description: 'The access request whose approved window the grant was made under' }),
+          chain: Type.Array(Type.Object(AuditEvent.properties, { additionalProperties: false }), { description: 'Its steps on the record, oldest first: created, approvals, break-glass, review, revoke' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { $id: 'Holder', additionalProperties: false },
 );

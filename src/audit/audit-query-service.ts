@@ -4,7 +4,7 @@ import { findMapping } from '../mappings/mappings-repo.js';
 import type { Store } from '../store/store.js';
 import { decodeCursor, encodeCursor } from './audit-cursor.js';
 import { csvHeader, csvRow, type ExportFormat } from './audit-export-format.js';
-import { findByAccessKeyId, findByFingerprints, findHolders, listEvents, maxEventId, type EventRow } from './audit-query-repo.js';
+import { findByAccessKeyId, findByFingerprints, findHolders, findRequestChains, listEvents, maxEventId, type EventRow } from './audit-query-repo.js';
 import { DEFAULT_PAGE_LIMIT, FILTER_KEYS, MAX_PAGE_LIMIT, type AuditEventJson, type EventFilter, type EventsQuery, type ExportQuery, type HoldersQuery, type LookupRequest } from './audit-query-schema.js';
 
 export interface AuditQueryDeps {
@@ -69,6 +69,13 @@ export function createAuditQueryService({ store, fingerprint, exportBatchSize = 
       for (const rule of new Set(page.map((r) => r.rule))) {
         if (rule && UUID.test(rule)) current.set(rule, (await findMapping(store, rule)) ?? null);
       }
+      // A grant under an approved request window carries the request id: its approval chain comes along.
+      const requestIds = [...new Set(page.map((r) => r.event.accessRequestId).filter((id): id is string => typeof id === 'string'))];
+      const chains = new Map<string, AuditEventJson[]>();
+      for (const step of await findRequestChains(store, requestIds)) {
+        const id = step.event.accessRequestId as string;
+        chains.set(id, [...(chains.get(id) ?? []), step.event]);
+      }
       return {
         database: query.database,
         dbUser: query.dbUser,
@@ -76,7 +83,7 @@ export function createAuditQueryService({ store, fingerprint, exportBatchSize = 
         truncated: rows.length > limit,
         items: page.map((r) => ({
           grant: r.event,
-          mapping: r.rule
+          mapping: r.rule && !r.event.accessRequestId
             ? {
                 id: r.rule,
                 recorded: r.mapping_recorded ?? null,
@@ -85,6 +92,7 @@ export function createAuditQueryService({ store, fingerprint, exportBatchSize = 
                 current: current.get(r.rule) ?? null,
               }
             : null,
+          ...(r.event.accessRequestId ? { accessRequest: { id: r.event.accessRequestId, chain: chains.get(r.event.accessRequestId) ?? [] } } : {}),
         })),
       };
     },

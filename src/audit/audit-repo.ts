@@ -37,6 +37,8 @@ export interface AuditEvent {
   traceId?: string | null;
   parentSpanId?: string | null;
   clientRequestId?: string | null;
+  /** The access request (012_access_requests.sql) a grant was made under, or a request step is about. */
+  accessRequestId?: string | null;
 }
 
 /** The trace columns of an event written for this request (all null when it carried no valid trace headers). */
@@ -53,7 +55,7 @@ const COLUMNS = [
   'event_id', 'occurred_at', 'event_type', 'outcome', 'reason', 'rule', 'request_id', 'actor_issuer', 'actor_subject',
   'actor_groups', 'source_ip', 'user_agent', 'database_name', 'access_level', 'db_user', 'role_arn', 'session_name',
   'source_identity', 'access_key_id', 'token_fingerprint', 'expires_at', 'caller_reason', 'details',
-  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'trace_id', 'parent_span_id', 'client_request_id', 'event_mac',
+  'caller_arn', 'caller_account', 'caller_session_name', 'engine', 'trace_id', 'parent_span_id', 'client_request_id', 'access_request_id', 'event_mac',
 ];
 
 /**
@@ -93,6 +95,7 @@ export function auditEventParams(e: AuditEvent, macKey: Buffer): unknown[] {
     e.traceId ?? null,
     e.parentSpanId ?? null,
     e.clientRequestId ?? null,
+    e.accessRequestId ?? null,
     eventMac(macKey, e),
   ];
 }

@@ -68,6 +68,7 @@ const FIELDS: ReadonlyArray<{ column: string; read: (e: AuditEvent) => unknown; 
   { column: 'trace_id', read: (e) => e.traceId, added: true },
   { column: 'parent_span_id', read: (e) => e.parentSpanId, added: true },
   { column: 'client_request_id', read: (e) => e.clientRequestId, added: true },
+  { column: 'access_request_id', read: (e) => e.accessRequestId, added: true },
 ];
 
 /** The row an event becomes, as the MAC's canonical form would show it once read back. */

@@ -8,6 +8,10 @@ Usage: dab <command> [options]
 Commands:
   creds      Get short-lived credentials for a database (for applications and engineers)
   access     List the databases and access levels you can get
+  request    Ask for a level for a while (just-in-time access; --break-glass in emergencies)
+  approve    Approve a pending access request (approvers)
+  deny       Deny a pending access request (approvers)
+  requests   List, show, cancel, revoke or review access requests
   admin      Manage databases and mappings, e.g. from an access.yaml in git (for DBAs)
   audit      Export and verify the audit log (for auditors)
   serve      Run the HTTP service (config: DAB_CONFIG file + environment; see README)
@@ -38,6 +42,22 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   access: async () => {
     const m = await import('./access-command.js');
     return { help: m.ACCESS_HELP, run: m.accessCommand };
+  },
+  request: async () => {
+    const m = await import('./request-commands.js');
+    return { help: m.REQUEST_HELP, run: m.requestCommand };
+  },
+  approve: async () => {
+    const m = await import('./request-commands.js');
+    return { help: m.APPROVE_HELP, run: m.approveCommand };
+  },
+  deny: async () => {
+    const m = await import('./request-commands.js');
+    return { help: m.DENY_HELP, run: m.denyCommand };
+  },
+  requests: async () => {
+    const m = await import('./request-commands.js');
+    return { help: m.REQUESTS_HELP, run: m.requestsCommand, subcommands: true };
   },
   admin: async () => {
     const m = await import('./admin-command.js');

@@ -49,6 +49,8 @@ interface Outcome {
   session?: RoleSession;
   tokenFingerprint?: string;
   expiresAt?: Date;
+  /** The approved access request whose window allowed the grant (just-in-time access). */
+  accessRequestId?: string;
 }
 
 /**
@@ -82,6 +84,7 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
     callerArn: caller.aws?.arn ?? null,
     callerAccount: caller.aws?.account ?? null,
     callerSessionName: caller.aws?.sessionName ?? null,
+    accessRequestId: o.accessRequestId ?? null,
   };
 }
 
@@ -146,6 +149,8 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       const db = model.databases.get(body.database) as Database;
       const engine = engineOf(db);
       const { rule, dbUser, roleArn } = decision;
+      // Allowed by an approved request's window rather than a standing mapping: the row names the request.
+      const allows = decision.accessRequest ? { reason: 'request_window_allows', accessRequestId: decision.accessRequest.id } : { reason: 'mapping_allows' };
       const fail = (reason: string, error: AppError) => noGrant({ outcome: 'failed', reason, rule, engine: db.engine, dbUser, roleArn }, error);
 
       // Every token handed out counts, reused or not: each is a caller about to open a new login.
@@ -178,9 +183,9 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
       // A token cannot outlive the credentials that signed it.
       const expiresAt = new Date(Math.min(signedAt + TOKEN_LIFETIME_SECONDS * 1000, session.expiration.getTime()));
       const tokenFingerprint = fingerprint(token);
-      await audit(credentialEvent(grantId, caller, body, ctx, issuedAt, { outcome: 'issued', reason: 'mapping_allows', rule, engine: db.engine, dbUser, roleArn, session, tokenFingerprint, expiresAt }));
+      await audit(credentialEvent(grantId, caller, body, ctx, issuedAt, { outcome: 'issued', ...allows, rule, engine: db.engine, dbUser, roleArn, session, tokenFingerprint, expiresAt }));
       onAudited?.(grantId, 'issued');
-      metrics.grants.inc({ outcome: 'issued', level, reason: 'mapping_allows' });
+      metrics.grants.inc({ outcome: 'issued', level, reason: allows.reason });
       return {
         grantId,
         engine: db.engine,

@@ -1,3 +1,4 @@
+import { listOpenRequests } from '../access-requests/access-requests-repo.js';
 import { listDatabases } from '../databases/databases-repo.js';
 import type { Queryable, Store } from '../store/store.js';
 import { buildAccessModel, type AccessModel } from './access-model.js';
@@ -12,10 +13,13 @@ export interface AccessModelCacheOptions {
 
 export type AccessModelCache = ReturnType<typeof createAccessModelCache>;
 
-/** Reads every database and mapping (in one snapshot when `db` is a transaction) and indexes them. */
+/**
+ * Reads every database and mapping, and the open access requests (pending, or approved with a
+ * window not yet over), in one snapshot when `db` is a transaction, and indexes them.
+ */
 export async function loadAccessModel(db: Queryable): Promise<AccessModel> {
-  const [databases, mappings] = await Promise.all([listDatabases(db), listAllMappings(db)]);
-  return buildAccessModel(databases, mappings);
+  const [databases, mappings, requests] = await Promise.all([listDatabases(db), listAllMappings(db), listOpenRequests(db)]);
+  return buildAccessModel(databases, mappings, requests);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { OpenRequest } from '../access-requests/access-request-schema.js';
 import type { Caller } from '../auth/caller.js';
 import type { Database } from '../databases/database-schema.js';
 import { matchPrincipal, type Mapping } from './mapping-schema.js';
@@ -13,6 +14,8 @@ export interface AccessModel {
   candidates(caller: Caller): Mapping[];
   /** The databases a mapping applies to: the one it names, or every one its selector matches. */
   targets(mapping: Mapping): Database[];
+  /** This caller's pending requests and approved windows (just-in-time access), by issuer and subject. */
+  openRequests(caller: Caller): readonly OpenRequest[];
 }
 
 /**
@@ -46,8 +49,16 @@ function add<K>(map: Map<K, Mapping[]>, key: K, m: Mapping): void {
   else map.set(key, [m]);
 }
 
-export function buildAccessModel(databaseList: readonly Database[], mappings: readonly Mapping[]): AccessModel {
+export function buildAccessModel(databaseList: readonly Database[], mappings: readonly Mapping[], requests: readonly OpenRequest[] = []): AccessModel {
   const databases = new Map(databaseList.map((d) => [d.name, d]));
+  // A window is for the caller who asked, no one else: keyed by issuer and subject only.
+  const requestsByCaller = new Map<string, OpenRequest[]>();
+  for (const r of requests) {
+    const key = `${r.issuer}\u0000${r.subject}`;
+    const list = requestsByCaller.get(key);
+    if (list) list.push(r);
+    else requestsByCaller.set(key, [r]);
+  }
   // Nested maps looked up with the caller's own strings: a decision builds no key strings, and each
   // lookup is in one issuer's map of one kind.
   const byIssuer = new Map<string, IssuerIndex>();
@@ -104,6 +115,10 @@ export function buildAccessModel(databaseList: readonly Database[], mappings: re
       const lists = Object.entries(mapping.selector ?? {}).map(([k, v]) => byLabel.get(`${k}=${v}`) ?? []);
       const smallest = lists.reduce((a, b) => (b.length < a.length ? b : a), lists[0] ?? []);
       return smallest.filter((d) => appliesTo(mapping, d));
+    },
+    openRequests(caller) {
+      if (requestsByCaller.size === 0) return [];
+      return requestsByCaller.get(`${caller.issuer}\u0000${caller.subject}`) ?? [];
     },
   };
 }

@@ -5,7 +5,8 @@ import type { Caller } from '../auth/caller.js';
 import { errorResponses } from '../http/route-helpers.js';
 import type { AccessModelCache } from './access-model-cache.js';
 import { ExplainRequest, Explanation, MyAccess } from './access-schema.js';
-import { effectiveAccess, explainAccess } from './decide-access.js';
+import type { OpenRequest } from '../access-requests/access-request-schema.js';
+import { effectiveAccess, explainAccess, type Decision } from './decide-access.js';
 
 interface AccessRoutesOptions {
   access: AccessModelCache;
@@ -29,16 +30,50 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessRoutesOptions> = asyn
     const model = await access.current();
     const { decision, considered } = explainAccess({ caller, level, database, reason, model, now: when });
     const rule = decision.rule ? considered.find((c) => c.mapping.id === decision.rule)?.mapping : undefined;
+    const requestPart = requestOf(decision, model.openRequests(caller));
     return {
       at: when.toISOString(),
       allowed: decision.allowed,
-      reason: decision.allowed ? 'mapping_allows' : decision.reason,
+      reason: decision.allowed ? (decision.accessRequest ? 'request_window_allows' : 'mapping_allows') : decision.reason,
+      summary: summarise(decision, rule?.name, requestPart),
+      ...(requestPart ? { accessRequest: requestPart } : {}),
       rule: rule ? { id: rule.id, name: rule.name } : null,
       ...(decision.allowed ? { dbUser: decision.dbUser, roleArn: decision.roleArn } : {}),
       considered: considered.map(({ mapping: { version: _v, createdAt: _c, updatedAt: _u, ...m }, verdict }) => ({ ...m, verdict })),
     };
   });
 };
+
+interface RequestPart {
+  id: string;
+  state: 'active' | 'pending';
+  approvedBy: string[];
+  until: string;
+  breakGlass: boolean;
+}
+
+/** The access request behind a decision: the window that allowed it, or the request still pending. */
+function requestOf(decision: Decision, open: readonly OpenRequest[]): RequestPart | undefined {
+  if (decision.allowed && decision.accessRequest) {
+    const { id, approvedBy, endsAt, breakGlass } = decision.accessRequest;
+    return { id, state: 'active', approvedBy, until: endsAt, breakGlass };
+  }
+  if (!decision.allowed && decision.reason === 'request_pending' && decision.rule) {
+    const r = open.find((o) => `request:${o.id}` === decision.rule);
+    if (r) return { id: r.id, state: 'pending', approvedBy: r.approvedBy, until: new Date(r.pendingUntil).toISOString(), breakGlass: false };
+  }
+  return undefined;
+}
+
+function summarise(decision: Decision, mappingName: string | undefined, r: RequestPart | undefined): string {
+  if (r?.state === 'active') {
+    const by = r.breakGlass ? 'break-glass (no approval; unreviewed until an approver reviews it)' : `approved by ${r.approvedBy.join(', ')}`;
+    return `allowed by request ${r.id} ${by} until ${r.until}`;
+  }
+  if (r?.state === 'pending') return `denied: request ${r.id} pending (approvals so far: ${r.approvedBy.length}; expires ${r.until})`;
+  if (decision.allowed) return `allowed by mapping ${mappingName ?? decision.rule}`;
+  return `denied: ${decision.reason}${mappingName ? ` (mapping ${mappingName})` : ''}`;
+}
 
 /** Any caller: what can I get right now? */
 export const myAccessRoutes: FastifyPluginAsyncTypebox<AccessRoutesOptions> = async (app, { access, now }) => {

@@ -28,7 +28,20 @@ export const Explanation = Type.Object(
   {
     at: Type.String({ format: 'date-time' }),
     allowed: Type.Boolean(),
-    reason: Type.String({ description: 'mapping_allows, or the deny reason the audit log would record' }),
+    reason: Type.String({ description: 'mapping_allows, request_window_allows, or the deny reason the audit log would record (request_pending: a request of theirs awaits approval)' }),
+    summary: Type.String({ description: 'The decision in one sentence, e.g. "allowed by request R approved by A until T" or "denied: request R pending"' }),
+    accessRequest: Type.Optional(
+      Type.Object(
+        {
+          id: Type.String(),
+          state: Type.Enum(['active', 'pending']),
+          approvedBy: Type.Array(Type.String()),
+          until: Type.String({ format: 'date-time', description: 'When the window ends (active) or the request expires (pending)' }),
+          breakGlass: Type.Boolean(),
+        },
+        { additionalProperties: false, description: 'The access request that decided: an approved window, or a pending request' },
+      ),
+    ),
     rule: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], { description: 'The mapping that decided' }),
     dbUser: Type.Optional(Type.String()),
     roleArn: Type.Optional(Type.String()),
@@ -53,6 +66,7 @@ export const MyAccess = Type.Object(
         mapping: Type.String({ description: 'Name of the mapping that grants it' }),
         requireReason: Type.Boolean({ description: 'Send a reason with the request' }),
         expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+        accessRequest: Type.Optional(Type.String({ description: 'The approved access request whose window grants it' })),
       }),
     ),
   },

@@ -11,10 +11,19 @@ export type DenyReason =
   | 'level_not_granted'
   | 'mapping_expired'
   | 'mapping_not_yet_valid'
-  | 'reason_required';
+  | 'reason_required'
+  | 'request_pending';
+
+/** The approved access request whose window allows a decision (just-in-time access). */
+export interface WindowGrant {
+  id: string;
+  approvedBy: string[];
+  endsAt: string;
+  breakGlass: boolean;
+}
 
 export type Decision =
-  | { allowed: true; rule: string; dbUser: string; roleArn: string }
+  | { allowed: true; rule: string; dbUser: string; roleArn: string; accessRequest?: WindowGrant }
   | { allowed: false; reason: DenyReason; rule: string | null };
 
 /** What one mapping that names the caller and applies to the database says about the request. */
@@ -79,6 +88,17 @@ export function explainAccess({ caller, level, database: name, reason, model, no
 
   const granting = considered.find((c) => c.verdict === 'grants');
   if (granting) return { decision: { allowed: true, rule: granting.mapping.id, dbUser: spec.dbUser, roleArn: spec.roleArn ?? database.roleArn }, considered };
+  // No standing mapping grants it: an approved window of this caller's own request may.
+  const t = now.getTime();
+  const mine = model.openRequests(caller).filter((r) => r.database === name && r.level === level);
+  const window = mine.find((r) => r.state === 'approved' && (r.windowStartsAt ?? Infinity) <= t && (r.windowEndsAt ?? 0) > t);
+  if (window) {
+    const accessRequest: WindowGrant = { id: window.id, approvedBy: window.approvedBy, endsAt: new Date(window.windowEndsAt as number).toISOString(), breakGlass: window.breakGlass };
+    return { decision: { allowed: true, rule: `request:${window.id}`, dbUser: spec.dbUser, roleArn: spec.roleArn ?? database.roleArn, accessRequest }, considered };
+  }
+  const reasonMissing = considered.find((c) => c.verdict === 'reason_required');
+  const pending = mine.find((r) => r.state === 'pending' && r.pendingUntil > t);
+  if (pending && !reasonMissing) return { decision: { allowed: false, reason: 'request_pending', rule: `request:${pending.id}` }, considered };
   for (const [verdict, denyReason] of REFUSALS) {
     const found = considered.find((c) => c.verdict === verdict);
     if (found) return { decision: { allowed: false, reason: denyReason, rule: found.mapping.id }, considered };
@@ -97,6 +117,8 @@ export interface EffectiveGrant {
   mapping: string;
   requireReason: boolean;
   expiresAt?: string;
+  /** Set when an approved access request's window grants it (mapping is then "request:<id>"). */
+  accessRequest?: string;
 }
 
 /** Everything a principal can get at `now`: the answer to "what can I get?" and the unit of dry-run diffs. */
@@ -113,6 +135,15 @@ export function effectiveAccess(model: AccessModel, caller: Caller, now: Date): 
         found.set(key, { database: db.name, level, mapping: m.name, requireReason: m.requireReason ?? false, ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}) });
       }
     }
+  }
+  // Windows of approved requests, where no mapping already grants the level.
+  const t = now.getTime();
+  for (const r of model.openRequests(caller)) {
+    const key = `${r.database}\u0000${r.level}`;
+    if (r.state !== 'approved' || found.has(key) || !((r.windowStartsAt ?? Infinity) <= t && (r.windowEndsAt ?? 0) > t)) continue;
+    const db = model.databases.get(r.database);
+    if (!db?.levels[r.level as AccessLevel]) continue;
+    found.set(key, { database: r.database, level: r.level as AccessLevel, mapping: `request:${r.id}`, requireReason: false, expiresAt: new Date(r.windowEndsAt as number).toISOString(), accessRequest: r.id });
   }
   return [...found.values()].sort((a, b) => a.database.localeCompare(b.database) || a.level.localeCompare(b.level));
 }

@@ -29,6 +29,10 @@ export const REQUIRED_PRIVILEGES: readonly RequiredPrivilege[] = Object.freeze([
   ...table('schema_migrations', ['SELECT'], 'readiness'),
   // Heartbeats of the replicas sharing the mint budget (migration 014): not audit data.
   ...table('dab_replicas', ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], 'the mint budget\'s replica count'),
+  // Just-in-time access (012): policies are applied like mappings; requests change state but are never deleted.
+  ...table('request_policies', ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], 'request policies (dab admin apply)'),
+  ...table('access_requests', ['SELECT', 'INSERT', 'UPDATE'], 'access requests'),
+  ...table('notification_deliveries', ['SELECT', 'INSERT', 'UPDATE'], 'the webhook outbox'),
 ]);
 
 /**

@@ -54,15 +54,15 @@ t.test("the MAC of an event equals the one recomputed from the database's canoni
   t.not(eventMac(key, { ...event, eventId: '0190a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2c' }), mac, 'the event_id is covered');
   t.not(eventMac(createHmac('sha256', 'other').digest(), event), mac, 'and the key');
   // What the database renders for the same values, inserted as the params function would.
-  const rendered = async (engine: string | null, trace: (string | null)[] = [null, null, null]) => {
+  const rendered = async (engine: string | null, trace: (string | null)[] = [null, null, null], accessRequestId: string | null = null) => {
     const { rows } = await h.store.query<{ canonical: string }>(
       `SELECT ${MAC_INPUT_SQL} AS canonical FROM (SELECT $1::uuid AS event_id, $2::timestamptz AS occurred_at, 'test.event'::text AS event_type, 'succeeded'::text AS outcome,
          $3::text AS reason, NULL::text AS rule, NULL::text AS request_id, 'https://idp.example'::text AS actor_issuer, $4::text AS actor_subject, $5::text[] AS actor_groups,
          NULL::text AS source_ip, NULL::text AS user_agent, NULL::text AS database_name, NULL::text AS access_level, NULL::text AS db_user, NULL::text AS role_arn,
          NULL::text AS session_name, NULL::text AS source_identity, NULL::text AS access_key_id, NULL::text AS token_fingerprint, $6::timestamptz AS expires_at,
          NULL::text AS caller_reason, $7::jsonb AS details, NULL::text AS caller_arn, NULL::text AS caller_account, NULL::text AS caller_session_name, $8::text AS engine,
-         $9::text AS trace_id, $10::text AS parent_span_id, $11::text AS client_request_id) AS r`,
-      [event.eventId, event.occurredAt, event.reason, event.actor.subject, event.actor.groups, event.expiresAt, JSON.stringify(event.details), engine, ...trace],
+         $9::text AS trace_id, $10::text AS parent_span_id, $11::text AS client_request_id, $12::text AS access_request_id) AS r`,
+      [event.eventId, event.occurredAt, event.reason, event.actor.subject, event.actor.groups, event.expiresAt, JSON.stringify(event.details), engine, ...trace, accessRequestId],
     );
     return rows[0]?.canonical as string;
   };
@@ -77,6 +77,11 @@ t.test("the MAC of an event equals the one recomputed from the database's canoni
   const withTrace = eventMac(key, { ...event, ...trace });
   t.not(withTrace, mac, 'the trace is covered');
   t.equal(macOfCanonical(key, await rendered(null, [trace.traceId, trace.parentSpanId, trace.clientRequestId])), withTrace, 'and rendered the same way by the database');
+  // 012: the access request a grant was made under, covered the same way (only when set).
+  t.notMatch(await rendered(null), /"access_request_id"/, 'an unset access request id leaves no trace in the text');
+  const withRequest = eventMac(key, { ...event, accessRequestId: '0190a1b2-0000-4000-8000-000000000001' });
+  t.not(withRequest, mac, 'the access request id is covered');
+  t.equal(macOfCanonical(key, await rendered(null, undefined, '0190a1b2-0000-4000-8000-000000000001')), withRequest, 'and rendered the same way by the database');
 });
 
 t.test('a forged row without a MAC is reported at its id (unsealed)', async (t) => {
