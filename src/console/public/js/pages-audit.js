@@ -64,8 +64,8 @@ export function LookupPage() {
         <label><input type="radio" name="kind" value="accessKeyId" checked=${kind === 'accessKeyId'} onChange=${() => setKind('accessKeyId')} /> Access key id</label>
       </fieldset>
       ${kind === 'token'
-        ? html`<${Field} label="Auth token (raw or URL-encoded)" name="token" rows="4" value=${value} onInput=${setValue} required />`
-        : html`<${Field} label="Access key id" name="accessKeyId" value=${value} onInput=${setValue} required />`}
+        ? html`<${Field} key="token" label="Auth token (raw or URL-encoded)" name="token" rows="4" value=${value} onInput=${setValue} required />`
+        : html`<${Field} key="accessKeyId" label="STS access key id" name="accessKeyId" value=${value} onInput=${setValue} required />`}
       <div class="actions"><button type="submit" class="primary" disabled=${state.busy}>Look up</button></div>
     </form>
     <${Problem} error=${state.error} />

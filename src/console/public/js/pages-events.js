@@ -23,9 +23,14 @@ export function EventsPage() {
   const set = (k) => (v) => setForm((f) => ({ ...f, [k]: v }));
   // The filter of the pages shown (not of the form being edited): paging and export use it.
   const [shown, setShown] = useState(null);
-  const [cursors, setCursors] = useState([undefined]);
+  // The pages read so far, each as the API returned it: going back shows exactly what was seen.
+  const [pages, setPages] = useState([]);
   const [open, setOpen] = useState(null);
-  const [page, loadPage] = useAction((q, cursor) => getJson('/v1/audit/events', { ...q, ...(cursor ? { cursor } : {}) }));
+  const [page, loadPage, setPage] = useAction(async (q, cursor, earlier) => {
+    const result = await getJson('/v1/audit/events', { ...q, ...(cursor ? { cursor } : {}) });
+    setPages([...earlier, result]);
+    return result;
+  });
   const [chart, loadChart] = useAction(async (filter) => {
     const events = [];
     let cursor;
@@ -48,21 +53,18 @@ export function EventsPage() {
     const filter = filterOf(form);
     const q = { ...filter, order: form.order, limit: Number(form.limit) || 50 };
     setShown({ filter, q });
-    setCursors([undefined]);
     setOpen(null);
-    loadPage(q);
+    loadPage(q, undefined, []);
     loadChart(filter);
   };
-  const next = () => {
-    const cursor = page.result?.nextCursor;
-    setCursors((c) => [...c, cursor]);
-    loadPage(shown.q, cursor);
-  };
+  // The cursor pins the next page to where this one ended, whatever was written since.
+  const next = () => loadPage(shown.q, page.result?.nextCursor, pages);
   const previous = () => {
-    const c = cursors.slice(0, -1);
-    setCursors(c);
-    loadPage(shown.q, c[c.length - 1]);
+    const earlier = pages.slice(0, -1);
+    setPages(earlier);
+    setPage({ busy: false, error: null, result: earlier[earlier.length - 1] });
   };
+  const pageNumber = Math.max(1, pages.length);
   const items = page.result?.items ?? [];
 
   return html`<section>
@@ -96,7 +98,7 @@ export function EventsPage() {
     ${chart.result && html`<${OutcomeChart} events=${chart.result.events} truncated=${chart.result.truncated} />`}
     ${page.result &&
     html`<${Table}
-        caption=${`Page ${cursors.length}: ${items.length} event${items.length === 1 ? '' : 's'}`}
+        caption=${`Page ${pageNumber}: ${items.length} event${items.length === 1 ? '' : 's'}`}
         rows=${items}
         rowKey=${(e) => e.eventId}
         empty="No event matches this filter."
@@ -113,8 +115,8 @@ export function EventsPage() {
       />
       ${open && items.find((e) => e.eventId === open) && html`<figure class="copy"><figcaption>Event ${open}</figcaption><pre tabindex="0">${JSON.stringify(items.find((e) => e.eventId === open), null, 2)}</pre></figure>`}
       <nav class="pager" aria-label="Event pages">
-        <button type="button" onClick=${previous} disabled=${cursors.length < 2 || page.busy}>← Previous page</button>
-        <span>Page ${cursors.length}</span>
+        <button type="button" onClick=${previous} disabled=${pageNumber < 2 || page.busy}>← Previous page</button>
+        <span>Page ${pageNumber}</span>
         <button type="button" onClick=${next} disabled=${!page.result?.nextCursor || page.busy}>Next page →</button>
       </nav>`}
   </section>`;

@@ -33,7 +33,7 @@ export function Table({ caption, columns, rows, empty = 'Nothing to show.', rowK
       <caption>${caption}</caption>
       <thead><tr>${columns.map((c) => html`<th scope="col">${c.label}</th>`)}</tr></thead>
       <tbody>
-        ${rows.map((r, i) => html`<tr key=${rowKey ? rowKey(r) : i} class=${rowClass ? rowClass(r) : ''}>${columns.map((c) => html`<td data-label=${c.label}>${c.render ? c.render(r) : fmt(r[c.key])}</td>`)}</tr>`)}
+        ${rows.map((r, i) => html`<tr key=${rowKey ? rowKey(r) : i} data-key=${rowKey ? rowKey(r) : undefined} class=${rowClass ? rowClass(r) : ''}>${columns.map((c) => html`<td data-label=${c.label}>${c.render ? c.render(r) : fmt(r[c.key])}</td>`)}</tr>`)}
       </tbody>
     </table>
   </div>`;
