@@ -44,6 +44,7 @@ import { accessRoutes, myAccessRoutes } from './mappings/access-routes.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import { createAdminService } from './admin/admin-service.js';
 import { bootstrapRoutes } from './bootstrap/bootstrap-routes.js';
+import { consoleRoutes } from './console/console-plugin.js';
 import { createAccessModelCache } from './mappings/access-model-cache.js';
 import { listenForAccessModelChanges } from './mappings/access-model-listener.js';
 import { createMappingsService } from './mappings/mappings-service.js';
@@ -172,6 +173,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(healthRoutes, { store: deps.store, metrics, metricsOnPublicPort: config.metrics.onPublicPort });
   app.decorate('metricsRegistry', metrics.registry);
   await app.register(awsDiscoveryRoutes, { aws: awsConfig });
+  // The web console: static files, no authentication of its own (the API calls it makes carry the person's token).
+  if (config.console.enabled) await app.register(consoleRoutes, { console: config.console });
   // Each tier is its own encapsulated context with its own authentication hook.
   await app.register(async (callerScope) => {
     requireTier(callerScope, 'caller', authenticatorsFor('caller'), config.auth, countAuthFailure, limits.caller);

@@ -3,7 +3,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEMO_CACHE } from '../sandbox/resp/demo-cache.js';
-import { SANDBOX_DATABASE, SANDBOX_EC2_APP, SANDBOX_MYSQL_DATABASE, SANDBOX_PRINCIPALS, SANDBOX_REGION, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
+import { consoleUrl, SANDBOX_DATABASE, SANDBOX_EC2_APP, SANDBOX_MYSQL_DATABASE, SANDBOX_PRINCIPALS, SANDBOX_REGION, startSandbox, type Sandbox } from '../sandbox/sandbox.js';
 import { usage, type CliIo } from './cli-errors.js';
 
 export async function sandboxCommand(args: string[], io: CliIo): Promise<void> {
@@ -83,6 +83,7 @@ export function instructions(s: Sandbox, dab = 'dab'): string {
  dab sandbox — INSECURE, LOCAL ONLY. Fake IdP, fake STS, demo data. Not for real use.
 ================================================================================
  dab             ${s.dabUrl}   (embedded store in .dab-sandbox/store, reset at each start)
+ web console     ${consoleUrl(s.dabUrl)}   (sign in as ${SANDBOX_PRINCIPALS.dba} or ${SANDBOX_PRINCIPALS.auditor})
  OIDC issuer     ${s.issuer.issuer}
  STS emulator    ${s.sts.url}
  demo database   "${SANDBOX_DATABASE}": PostgreSQL (${s.target.kind === 'throwaway' ? 'throwaway cluster' : 'given server'}) behind the RDS-like IAM gate at ${gate} (TLS, IAM tokens only)

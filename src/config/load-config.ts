@@ -42,6 +42,8 @@ const ENV_OVERRIDES: Array<[env: string, path: string, kind: 'string' | 'integer
   ['DAB_AUDIT_SEAL_INTERVAL_SECONDS', 'audit.sealIntervalSeconds', 'integer'],
   ['DAB_AUDIT_CHECKPOINT_KEY_FILE', 'audit.checkpointKeyFile', 'string'],
   ['DAB_AUDIT_CHECKPOINT_FILE', 'audit.checkpointFile', 'string'],
+  ['DAB_CONSOLE_ENABLED', 'console.enabled', 'boolean'],
+  ['DAB_CONSOLE_OIDC', 'console.oidc', 'json'],
 ];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, removeAdditional: false, strict: false });
@@ -140,6 +142,8 @@ function checkSessionReuse(sts: Config['sts']): void {
   }
 }
 
+const LOOPBACK_HTTP = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
+
 function checkIssuers(config: Config): void {
   const seen = new Set<string>();
   for (const [i, issuer] of config.auth.issuers.entries()) {
@@ -160,6 +164,14 @@ function checkIssuers(config: Config): void {
   }
   if (aws?.endpoint?.startsWith('http:') && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(aws.endpoint)) {
     throw new ConfigError('config auth.aws.endpoint: http is accepted only for a loopback endpoint (sandbox, tests); use https');
+  }
+  const consoleIssuer = config.console.oidc?.issuer;
+  if (consoleIssuer !== undefined) {
+    // The console sends the token it gets to dab's API: from an issuer dab does not trust, every call would be a 401.
+    if (!seen.has(consoleIssuer)) throw new ConfigError(`config console.oidc.issuer: "${consoleIssuer}" is not one of auth.issuers`);
+    if (consoleIssuer.startsWith('http:') && !LOOPBACK_HTTP.test(consoleIssuer)) {
+      throw new ConfigError('config console.oidc.issuer: http is accepted only for a loopback issuer (sandbox, tests); use https');
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { createOidcLogin, type LoginOptions } from './oidc-login.js';
 
 /**
  * A local OIDC issuer for tests and the sandbox: serves a discovery document and a JWKS over HTTP
@@ -19,6 +20,8 @@ export interface OidcIssuer {
   retire(kid: string): void;
   /** Makes the JWKS endpoint fail (503) or hang, to test fail-closed behaviour. */
   setJwksFault(fault: 'none' | 'error' | 'hang'): void;
+  /** Turns on /authorize (a login page for these principals) and /token for these public clients. */
+  enableLogin(opts: LoginOptions): void;
   close(): Promise<void>;
 }
 
@@ -48,12 +51,15 @@ export async function startOidcIssuer(opts: { host?: string; port?: number; audi
   let fault: 'none' | 'error' | 'hang' = 'none';
   const hanging = new Set<import('node:http').ServerResponse>();
   let base = '';
+  const login = createOidcLogin((claims, o) => issuerApi.sign(claims, o));
 
   const server: Server = createServer((req, res) => {
-    const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    // Discovery and keys are public: a browser client (dab's console) reads them cross-origin.
+    const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(JSON.stringify(body));
     if (req.url === '/.well-known/openid-configuration') {
-      return send(200, { issuer: base, jwks_uri: `${base}/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
+      return send(200, { issuer: base, jwks_uri: `${base}/jwks`, id_token_signing_alg_values_supported: ['RS256'], ...login.discovery(base) });
     }
+    if (login.handle(req, res, base)) return;
     if (req.url === '/jwks') {
       fetches++;
       if (fault === 'hang') return void hanging.add(res);
@@ -67,7 +73,7 @@ export async function startOidcIssuer(opts: { host?: string; port?: number; audi
   base = `http://${opts.host ?? '127.0.0.1'}:${address.port}`;
   const current = () => keys[keys.length - 1] as SigningKey;
 
-  return {
+  const issuerApi: OidcIssuer = {
     issuer: base,
     jwksUrl: `${base}/jwks`,
     get jwksFetches() {
@@ -101,10 +107,14 @@ export async function startOidcIssuer(opts: { host?: string; port?: number; audi
     setJwksFault(next) {
       fault = next;
     },
+    enableLogin(opts) {
+      login.configure(opts);
+    },
     async close() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return issuerApi;
 }

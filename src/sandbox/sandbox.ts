@@ -30,6 +30,16 @@ export const SANDBOX_EC2_APP = {
   stsArn: 'arn:aws:sts::222222222222:assumed-role/demo-ec2-app/i-0123456789abcdef0',
 } as const;
 export const SANDBOX_AWS_SERVER_ID = 'dab-sandbox';
+/** The web console's OIDC client at the sandbox issuer (public: no secret). */
+export const SANDBOX_CONSOLE_CLIENT = 'dab-console';
+/** Who the sandbox issuer's login page offers: the same principals as the printed tokens. */
+export const SANDBOX_LOGIN_PRINCIPALS = [
+  { subject: SANDBOX_PRINCIPALS.dba, label: 'the DBA: databases, mappings, explain, dry-run' },
+  { subject: SANDBOX_PRINCIPALS.auditor, label: 'the auditor: events, who held it, lookup, integrity' },
+  { subject: SANDBOX_PRINCIPALS.app, label: 'the demo app: what it can get' },
+];
+/** The console's address (and OIDC redirect URI) on a dab at this URL. */
+export const consoleUrl = (dabUrl: string) => `${dabUrl.replace(/\/$/, '')}/console/`;
 
 export interface SandboxOptions {
   host?: string;
@@ -142,9 +152,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       },
       sts: { region: SANDBOX_REGION, endpoint: sts.url },
       audit: { fingerprintKey: randomBytes(32).toString('hex') },
+      // The web console signs people in at the sandbox issuer, as a public client with PKCE.
+      console: { enabled: true, oidc: { issuer: issuer.issuer, clientId: SANDBOX_CONSOLE_CLIENT, scopes: ['openid'] } },
     });
     const server = await startServer(config, { credentials: sts.baseCredentials });
     closers.push(() => server.close());
+    // Only now is dab's address known (port 0 picks one): the console's redirect URI is registered with it.
+    issuer.enableLogin({ clients: [{ clientId: SANDBOX_CONSOLE_CLIENT, redirectUris: [consoleUrl(server.url)] }], principals: SANDBOX_LOGIN_PRINCIPALS, tokenTtlSeconds: 3600 });
 
     const sign = (sub: string) => issuer.sign({ sub, groups: [] }, { expiresIn: '12h' });
     const tokens = { app: await sign(SANDBOX_PRINCIPALS.app), dba: await sign(SANDBOX_PRINCIPALS.dba), auditor: await sign(SANDBOX_PRINCIPALS.auditor) };
