@@ -36,6 +36,8 @@ export interface MixFigures {
 
 export interface BenchFigures {
   storeLabel: string;
+  /** The Node version and flags every server ran with. */
+  runtime: string;
   connections: number;
   seconds: number;
   warmupSeconds: number;
@@ -52,7 +54,8 @@ export interface BenchFigures {
   dabFinalRss: number;
 }
 
-export const TARGETS = { throughput: 0.9, p99: 1.5, rssMiB: 200, reusedShare: 0.01 };
+// Memory: the issue's 200 MB, in bytes (190.7 MiB).
+export const TARGETS = { throughput: 0.9, p99: 1.5, rssBytes: 200e6, reusedShare: 0.01 };
 
 export function median(values: number[]): number {
   if (values.length === 0) return 0;
@@ -178,11 +181,12 @@ function reportMix(mix: MixFigures): MixVerdict {
 export function printReport(f: BenchFigures): { hardFailure: boolean; targetMissed: boolean } {
   const verdicts = f.mixes.map((mix) => reportMix(mix));
   const calls = f.assumeRoleCalls <= f.pairs;
-  const rss = f.peakRss.broker < TARGETS.rssMiB * 2 ** 20;
+  const rss = f.peakRss.broker < TARGETS.rssBytes;
   const lines = [
     '',
     'dab grant bench',
     `  store     ${f.storeLabel}`,
+    `  runtime   ${f.runtime}`,
     `  servers   dab (\`dab serve\`, default configuration), lean floor and audit floor: each in its own process; load from a fourth`,
     `  load      ${f.connections} connections; per mix ${f.mixes[0]?.rounds.length ?? 0} rounds of ${f.seconds} s per server, after a warm-up of ` +
       `${f.warmupSeconds} s each (dab's until every request variant was sent once)`,
@@ -193,7 +197,7 @@ export function printReport(f: BenchFigures): { hardFailure: boolean; targetMiss
     line('AssumeRole calls <= (caller, role) pairs', `${f.assumeRoleCalls} calls / ${f.pairs} pairs`, calls ? 'PASS' : 'FAIL'),
     '    (both over the whole life of this dab, warm-ups included: every session is assumed during warm-up)',
     line(
-      `dab peak RSS under load (VmHWM) < ${TARGETS.rssMiB} MiB`,
+      `dab peak RSS under load (VmHWM) < ${TARGETS.rssBytes / 1e6} MB (${mib(TARGETS.rssBytes)})`,
       `${mib(f.peakRss.broker)} (at the end: ${mib(f.dabFinalRss)})${f.dabSetupPeakRss === undefined ? ', setup included' : ''}`,
       rss ? 'PASS' : 'FAIL',
     ),

@@ -10,6 +10,7 @@ import { createCleanupStack } from './cleanup-stack.js';
 import { printReport, SERVER_LABEL, throughputRatio, type BenchRound, type Measured, type MixFigures, type ServerName } from './bench-report.js';
 import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
 import { startLoadGenerator, type LoadResult } from './load-protocol.js';
+import { benchNodeOptions } from './deployed-runtime.js';
 import { dabServeEnv, forkFloor, freePort, spawnDab, type ServerProcess } from './server-process.js';
 
 function envInt(name: string, fallback: number): number {
@@ -22,7 +23,7 @@ function envInt(name: string, fallback: number): number {
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const ROUNDS = envInt('BENCH_ROUNDS', 4);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32);
-const DISTINCT_CALLERS = envInt('BENCH_DISTINCT_CALLERS', 3000);
+const DISTINCT_CALLERS = envInt('BENCH_DISTINCT_CALLERS', 6000);
 const REPEATING_CALLERS = envInt('BENCH_REPEATING_CALLERS', 200);
 const MIXES = (process.env.BENCH_MIXES || 'distinct,repeating').split(',').map((m) => m.trim());
 const WARMUP_SECONDS = 2;
@@ -94,7 +95,11 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
   const { workDir, sts, issuer } = await startBenchSurroundings(onCleanup, 'dab-bench-');
   await runSqlOnce(db.url, LEAN_FLOOR_TABLE_SQL);
 
-  progress('starting dab serve');
+  // Node's heap sizing as deployed: without a flag, V8 sizes the heap for this 24 GiB machine and
+  // lets garbage grow to 4x the live set before collecting it; in a 512 MiB pod it would not.
+  const runtime = benchNodeOptions();
+  const runtimeEnv: Record<string, string> = runtime.value ? { NODE_OPTIONS: runtime.value } : {};
+  progress(`starting dab serve (NODE_OPTIONS ${runtime.value ? `"${runtime.value}"` : 'none'}, from ${runtime.source})`);
   const port = await freePort();
   // dab at its defaults: only the store, the issuer (and one admin, to register fixtures), the STS
   // endpoint and region, the fingerprint key and the AWS credentials are set. Nothing inherited:
@@ -120,8 +125,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
       ...dabServeEnv({ workDir, port, issuer, sts }),
       DATABASE_URL: db.url,
       DAB_CONFIG: configFile,
-      // BENCH_DAB_NODE_OPTIONS: V8/Node flags for dab serve alone (e.g. heap sizing experiments).
-      ...(process.env.BENCH_DAB_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_DAB_NODE_OPTIONS } : {}),
+      ...runtimeEnv,
     },
   });
   // Forked after dab is ready, so dab's migrations have created audit_events for the audit floor.
@@ -131,6 +135,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
     DATABASE_URL: db.url,
     FLOOR_ISSUER: issuer.issuer,
     FLOOR_JWKS_URL: issuer.jwksUrl,
+    ...runtimeEnv,
   });
   const floorScript = new URL('./floor-main.js', import.meta.url);
   const servers: Record<ServerName, ServerProcess> = {
@@ -208,6 +213,7 @@ async function main(serverUrl: string): Promise<{ hardFailure: boolean; targetMi
 
   return printReport({
     storeLabel: db.label,
+    runtime: `Node ${process.version}, NODE_OPTIONS ${runtime.value ? `"${runtime.value}"` : 'none'} (${runtime.source})`,
     connections: CONNECTIONS,
     seconds: SECONDS,
     warmupSeconds: WARMUP_SECONDS,
