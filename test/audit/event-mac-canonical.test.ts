@@ -42,6 +42,10 @@ function randomEvent(seed: number): AuditEvent {
     callerArn: maybe('arn:aws:iam::222222222222:role/app'),
     callerAccount: maybe('222222222222'),
     callerSessionName: maybe(str()),
+    traceId: maybe('4bf92f3577b34da6a3ce929d0e0e4736'),
+    parentSpanId: maybe('00f067aa0ba902b7'),
+    clientRequestId: maybe(str()),
+    accessRequestId: maybe('0190a1b2-0000-4000-8000-000000000001'),
   };
 }
 
@@ -62,9 +66,10 @@ t.test('the MAC input written straight from an event is stableJson of its canoni
 
 t.test('columns added after format 1 enter the input only when set', async (t) => {
   const base = randomEvent(7);
-  const without = canonicalJsonOf({ ...base, callerArn: null, callerAccount: undefined, callerSessionName: null, engine: null });
-  t.notMatch(without, /caller_arn|caller_account|caller_session_name|"engine"/);
-  const withEngine = canonicalJsonOf({ ...base, callerArn: null, callerAccount: null, callerSessionName: null, engine: 'mysql' });
+  const unset = { callerArn: null, callerAccount: undefined, callerSessionName: null, engine: null, traceId: null, parentSpanId: null, clientRequestId: null, accessRequestId: null };
+  const without = canonicalJsonOf({ ...base, ...unset });
+  t.notMatch(without, /caller_arn|caller_account|caller_session_name|"engine"|trace_id|parent_span_id|client_request_id|access_request_id/);
+  const withEngine = canonicalJsonOf({ ...base, ...unset, engine: 'mysql' });
   t.match(withEngine, /,"engine":"mysql",/);
   t.same(Object.keys(JSON.parse(withEngine)), Object.keys(JSON.parse(withEngine)).sort(), 'keys in sorted order');
 });
