@@ -115,7 +115,10 @@ t.test('dry-run shows changes, gains and losses, and changes nothing until appli
   await page.getByRole('button', { name: 'Dry-run' }).click();
   await page.getByText('Not a valid document').waitFor();
   const doc = `mappings:\n  - name: new-app-ro\n    principal: { issuer: "${h.issuer.issuer}", subject: new-app }\n    database: orders\n    levels: [ro]\n`;
-  await page.getByLabel('Access document').fill(doc);
+  // Uploaded as a file, the document lands in the text area, to read before the dry-run.
+  await page.getByLabel('Upload a file').setInputFiles({ name: 'access.yaml', mimeType: 'text/yaml', buffer: Buffer.from(doc) });
+  await page.waitForFunction(`document.querySelector('textarea[name=document]').value.includes('new-app-ro')`);
+  t.equal(await page.getByLabel('Access document').inputValue(), doc, 'the uploaded file is shown as it is');
   await page.getByRole('button', { name: 'Dry-run' }).click();
   await page.getByRole('heading', { name: 'What would change' }).waitFor();
   t.match(await page.getByRole('table', { name: 'Changes' }).innerText(), /mapping\s+new-app-ro\s+create/);
