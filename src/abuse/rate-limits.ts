@@ -44,7 +44,7 @@ export function createRateLimits(config: Config['rateLimit'], deps: { store: Sto
   function refuse(request: FastifyRequest, tier: string, kind: 'identity' | 'source_ip', key: string, caller: Caller | null, retryAfterSeconds: number): never {
     deps.metrics.rateLimited.inc({ tier, key: kind });
     const agent = request.headers['user-agent'];
-    audit.refused({ key, tier, actor: caller, sourceIp: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null, requestId: request.id });
+    audit.refused({ key, tier, actor: caller, sourceIp: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null, requestId: request.id, trace: request.trace });
     throw new AppError('rate_limited', `too many requests${kind === 'source_ip' ? ' failing authentication from this address' : ''}; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 

@@ -1,7 +1,8 @@
-import { awsCallerFields, insertAuditEvent, type AuditEvent } from '../audit/audit-repo.js';
+import { awsCallerFields, insertAuditEvent, traceFields, type AuditEvent } from '../audit/audit-repo.js';
 import { uuidV7 } from '../audit/uuid-v7.js';
 import type { Caller } from '../auth/caller.js';
 import type { Metrics } from '../http/metrics.js';
+import type { TraceFields } from '../http/trace-context.js';
 import type { Store } from '../store/store.js';
 
 /** Who was refused, as the audit row names them: an identity, or (unauthenticated) a source address. */
@@ -12,6 +13,8 @@ export interface Refused {
   sourceIp: string;
   userAgent: string | null;
   requestId: string;
+  /** The trace headers of that request (src/http/trace-context.ts), like requestId: the window's first. */
+  trace?: TraceFields | null;
 }
 
 interface Window extends Refused {
@@ -57,6 +60,7 @@ export function createRefusalAudit({ store, macKey, metrics, log, windowSeconds,
       userAgent: w.userAgent,
       details: { tier: w.tier, windowSeconds, refused: w.refused, firstAt: w.firstAt.toISOString(), lastAt: w.lastAt.toISOString() },
       ...awsCallerFields(w.actor),
+      ...traceFields(w.trace),
     };
     const done = insertAuditEvent(store, event, macKey).then(
       () => void metrics.rateLimitAuditRows.inc({ result: 'written' }),

@@ -46,7 +46,7 @@ export function loadConsoleAssets(): Map<string, ConsoleAsset> {
   // htm's standalone build is Preact + hooks + htm in one ES module (htm's exports hide the file: resolve beside its main).
   const require = createRequire(import.meta.url);
   add('vendor/htm-preact.js', path.join(path.dirname(require.resolve('htm')), '..', 'preact', 'standalone.mjs'));
-  add('vendor/oauth4webapi.js', fileURLToPath(import.meta.resolve('oauth4webapi')));
+  add('vendor/oauth4webapi.js', require.resolve('oauth4webapi'));
   // yaml (already dab's parser) ships a browser build of plain ES modules: the dry-run page reads access.yaml with it.
   walk(path.join(path.dirname(require.resolve('yaml')), '..', 'browser', 'dist'), 'vendor/yaml/');
   return assets;

@@ -80,10 +80,21 @@ t.test('mappings: filters, windows and requireReason shown, expired and not-yet-
 
 t.test('explain names the deciding rule, as the API does', async (t) => {
   await rig.go('#/explain');
-  await page.getByLabel('Subject').fill(APP_SUBJECT);
-  await page.getByLabel('Database').fill('orders');
-  await page.getByLabel('Level').selectOption('rw');
-  await page.getByRole('button', { name: 'Explain' }).click();
+  // Keyboard only: focus starts at the heading, Tab follows the labels' order, Enter submits.
+  const focused = () => page.evaluate('document.activeElement.name || document.activeElement.tagName');
+  t.equal(await focused(), 'H1', 'a new page puts focus on its heading');
+  const order: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    await page.keyboard.press('Tab');
+    order.push(String(await focused()));
+    if (order[i] === 'subject') await page.keyboard.type(APP_SUBJECT);
+    if (order[i] === 'database') await page.keyboard.type('orders');
+    if (order[i] === 'access') await page.keyboard.press('ArrowDown');
+  }
+  t.same(order, ['issuer', 'subject', 'groups', 'database', 'access', 'reason', 'at'], 'Tab goes through the form in order');
+  t.equal(await page.getByLabel('Level').inputValue(), 'rw', 'the level was chosen with the arrow key');
+  await page.getByLabel('Reason').focus();
+  await page.keyboard.press('Enter');
   const verdict = page.locator('.verdict');
   await verdict.waitFor();
   const api = (await h.app.inject({ method: 'POST', url: '/v1/access/explain', headers: await admin(), payload: { principal: { issuer: h.issuer.issuer, subject: APP_SUBJECT }, database: 'orders', access: 'rw' } })).json();
@@ -104,7 +115,10 @@ t.test('dry-run shows changes, gains and losses, and changes nothing until appli
   await page.getByRole('button', { name: 'Dry-run' }).click();
   await page.getByText('Not a valid document').waitFor();
   const doc = `mappings:\n  - name: new-app-ro\n    principal: { issuer: "${h.issuer.issuer}", subject: new-app }\n    database: orders\n    levels: [ro]\n`;
-  await page.getByLabel('Access document').fill(doc);
+  // Uploaded as a file, the document lands in the text area, to read before the dry-run.
+  await page.getByLabel('Upload a file').setInputFiles({ name: 'access.yaml', mimeType: 'text/yaml', buffer: Buffer.from(doc) });
+  await page.waitForFunction(`document.querySelector('textarea[name=document]').value.includes('new-app-ro')`);
+  t.equal(await page.getByLabel('Access document').inputValue(), doc, 'the uploaded file is shown as it is');
   await page.getByRole('button', { name: 'Dry-run' }).click();
   await page.getByRole('heading', { name: 'What would change' }).waitFor();
   t.match(await page.getByRole('table', { name: 'Changes' }).innerText(), /mapping\s+new-app-ro\s+create/);

@@ -38,6 +38,26 @@ export interface ConsoleRig {
   setLogin(tokenTtlSeconds: number): void;
 }
 
+/** Debian's Chromium with a fresh profile, headless, at 1280 px, in UTC; closed at teardown. */
+export async function launchChromium(t: Pick<Teardown, 'teardown'>): Promise<{ context: BrowserContext; page: Page }> {
+  const profile = mkdtempSync(path.join(tmpdir(), 'dab-console-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  t.teardown(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  context.setDefaultTimeout(15_000);
+  return { context, page: context.pages()[0] ?? (await context.newPage()) };
+}
+
 export async function startConsoleRig(t: Teardown, opts: HarnessOptions = {}): Promise<ConsoleRig> {
   const dir = t.testdir();
   const keys = generateKeyPairSync('ed25519');
@@ -64,22 +84,7 @@ export async function startConsoleRig(t: Teardown, opts: HarnessOptions = {}): P
     });
   setLogin(3600);
 
-  const profile = mkdtempSync(path.join(tmpdir(), 'dab-console-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-    locale: 'en-GB',
-    timezoneId: 'UTC',
-  });
-  t.teardown(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
-  context.setDefaultTimeout(15_000);
-  const page = context.pages()[0] ?? (await context.newPage());
+  const { context, page } = await launchChromium(t);
   const urls: string[] = [];
   const tokens: string[] = [];
   const violations: string[] = [];

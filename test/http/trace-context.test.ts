@@ -102,6 +102,21 @@ tap.test('a traced grant: the access line, the audit row and the audit API carry
   t.match((await h.auditRows("event_type = 'mapping.created' AND rule = $1", [created.json().id]))[0], { trace_id: 'b'.repeat(32), client_request_id: 'dba-change-7' });
 });
 
+tap.test("a rate-limit refusal's audit row carries the refused request's trace, like its request id", async (t) => {
+  const h = await startHarness(t, { config: (c) => (c.rateLimit = { ...c.rateLimit, caller: { burst: 1, perSecond: 0.01 }, summaryWindowSeconds: 1 }) });
+  await h.registerOrders();
+  const bearer = await h.token('flooder');
+  t.equal((await h.grant(bearer, { database: 'orders', access: 'ro' })).statusCode, 403, 'the burst: served, and denied');
+  const refused = await h.grant(bearer, { database: 'orders', access: 'ro' }, { traceparent: VALID, 'x-request-id': 'flood-1' });
+  t.equal(refused.statusCode, 429);
+  let rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < 100 && rows.length === 0; i++) {
+    rows = await h.auditRows("event_type = 'rate_limit.started'");
+    if (!rows.length) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(rows, [{ request_id: refused.headers['x-request-id'], trace_id: TRACE, parent_span_id: SPAN, client_request_id: 'flood-1' }]);
+});
+
 tap.test('invalid or hostile trace headers are ignored: the grant succeeds, nothing raw is logged or stored', async (t) => {
   const h = await startHarness(t);
   await h.registerOrders();

@@ -5,15 +5,17 @@ import { html } from '../vendor/htm-preact.js';
 export const OUTCOME_COLOURS = { issued: '#2e7d32', denied: '#c62828', failed: '#ef6c00', succeeded: '#1565c0' };
 const STEPS = [60e3, 5 * 60e3, 15 * 60e3, 3600e3, 6 * 3600e3, 86400e3, 7 * 86400e3];
 
-/** Buckets events by time (at most ~48 bars) and outcome. */
+/** Buckets events by time (12 to ~48 bars) and outcome. */
 export function bucketise(events) {
   if (!events.length) return { step: 0, buckets: [] };
   const times = events.map((e) => Date.parse(e.occurredAt));
   const min = Math.min(...times);
   const max = Math.max(...times);
   const step = STEPS.find((s) => (max - min) / s <= 48) ?? STEPS[STEPS.length - 1];
-  const start = Math.floor(min / step) * step;
-  const count = Math.floor((max - start) / step) + 1;
+  // At least 12 bars, ending at the newest: a burst within one minute is a bar among quiet ones, not a wall.
+  const end = Math.floor(max / step) * step;
+  const start = Math.min(Math.floor(min / step) * step, end - 11 * step);
+  const count = Math.floor((end - start) / step) + 1;
   const buckets = Array.from({ length: count }, (_, i) => ({ at: start + i * step, counts: {} }));
   events.forEach((e, i) => {
     const b = buckets[Math.floor((times[i] - start) / step)];

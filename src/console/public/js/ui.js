@@ -25,15 +25,22 @@ export function Field({ label, name, value, onInput, type = 'text', hint, requir
   return html`<div class="field"><label for=${id}>${label}</label>${control}${hint && html`<small id=${hintId}>${hint}</small>`}</div>`;
 }
 
-/** A table with a caption and column headers; wide tables scroll inside their box on a phone. */
+/**
+ * A table with a caption and column headers. On a phone each row becomes a card of label: value
+ * lines (console.css); the explicit roles keep it a table for screen readers when CSS reflows it.
+ */
 export function Table({ caption, columns, rows, empty = 'Nothing to show.', rowKey, rowClass }) {
   if (!rows.length) return html`<p class="empty">${empty}</p>`;
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${caption}>
-    <table>
+    <table role="table">
       <caption>${caption}</caption>
-      <thead><tr>${columns.map((c) => html`<th scope="col">${c.label}</th>`)}</tr></thead>
-      <tbody>
-        ${rows.map((r, i) => html`<tr key=${rowKey ? rowKey(r) : i} data-key=${rowKey ? rowKey(r) : undefined} class=${rowClass ? rowClass(r) : ''}>${columns.map((c) => html`<td data-label=${c.label}>${c.render ? c.render(r) : fmt(r[c.key])}</td>`)}</tr>`)}
+      <thead role="rowgroup"><tr role="row">${columns.map((c) => html`<th scope="col" role="columnheader">${c.label}</th>`)}</tr></thead>
+      <tbody role="rowgroup">
+        ${rows.map(
+          (r, i) => html`<tr role="row" key=${rowKey ? rowKey(r) : i} data-key=${rowKey ? rowKey(r) : undefined} class=${rowClass ? rowClass(r) : ''}>
+            ${columns.map((c) => html`<td role="cell" data-label=${c.label}><span class="cell">${c.render ? c.render(r) : fmt(r[c.key])}</span></td>`)}
+          </tr>`,
+        )}
       </tbody>
     </table>
   </div>`;
