@@ -11,7 +11,10 @@ import { ADMIN_SUBJECT, AUDITOR_SUBJECT, startHarness, type Harness, type Harnes
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CLIENT_ID = 'dab-console';
-export const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+// The committed screenshots (README shows them) are rewritten only when asked, so a test run leaves
+// the checkout as it found it; otherwise every page is still shot, into a temporary folder.
+const COMMITTED_SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+export const SCREENSHOTS = process.env.DAB_UPDATE_SCREENSHOTS === '1' ? COMMITTED_SCREENSHOTS : path.join(tmpdir(), `dab-console-screenshots-${process.pid}`);
 export const APP_SUBJECT = 'app-orders';
 
 interface Teardown {
@@ -53,6 +56,7 @@ export async function launchChromium(t: Pick<Teardown, 'teardown'>): Promise<{ c
   t.teardown(async () => {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
+    if (SCREENSHOTS !== COMMITTED_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
   });
   context.setDefaultTimeout(15_000);
   return { context, page: context.pages()[0] ?? (await context.newPage()) };
