@@ -84,7 +84,7 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
   /** Approvers of the request's policy (as it is now), never the requester. */
   async function asApprover(tx: Queryable, caller: Caller, row: RequestRow, verb: string): Promise<void> {
     if (same(caller, row)) throw new Refusal(new AppError('self_approval', `you cannot ${verb} your own request`), 'self_approval', row);
-    const policy = (await findRequestPolicy(tx, row.policy_name))?.policy;
+    const policy = (await findRequestPolicy(tx, row.policy_name, true))?.policy;
     if (!policy || !isApprover(policy, caller)) {
       if (verb === 'revoke' && deps.admins.some((r) => matchesPrincipal(caller, r))) return;
       throw new Refusal(new AppError('not_an_approver', `you are not an approver of policy "${row.policy_name}"${policy ? '' : ' (it no longer exists)'}`), 'not_an_approver', row);

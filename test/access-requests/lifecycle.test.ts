@@ -32,7 +32,15 @@ t.test('policy goes through apply, dry-run and export', async (t) => {
   t.ok((await h.auditRows(`event_type = 'request_policy.created'`)).length === 1, 'the policy change is audited');
 });
 
-const version = async () => Number((await h.store.query<{ v: string }>('SELECT version::text AS v FROM access_model_version')).rows[0]?.v);
+t.test('an idle sweep (every poll) does not bump access_model_version', async (t) => {
+  const before = await version();
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await version(), before, 'no reloads on every replica every second');
+});
+
+async function version() {
+  return Number((await h.store.query<{ v: string }>('SELECT version::text AS v FROM access_model_version')).rows[0]?.v);
+}
 const grantRw = async (subject: string) => h.grant(await h.token(subject, APPS), { database: 'orders', access: 'rw' });
 
 t.test('pending → approved → active → ended, with the audit chain and explain', async (t) => {
@@ -45,6 +53,7 @@ t.test('pending → approved → active → ended, with the audit chain and expl
 
   const denied = await grantRw('app-1');
   t.equal(denied.statusCode, 403, 'no window yet');
+  t.equal(denied.json().detail, `your access request ${req.id} is pending approval`, 'the requester is told why');
   const [denial] = await h.auditRows(`event_type = 'credential.denied' AND actor_subject = 'app-1'`);
   t.equal(denial?.reason, 'request_pending');
   const explain = await h.app.inject({ method: 'POST', url: '/v1/access/explain', headers: { authorization: `Bearer ${await h.adminToken()}` }, payload: { principal: { issuer: ISS, subject: 'app-1', groups: APPS }, database: 'orders', access: 'rw' } });
