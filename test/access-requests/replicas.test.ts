@@ -1,8 +1,6 @@
 import t from 'tap';
-import { buildApp } from '../../src/app.js';
-import { createAssumeRole } from '../../src/aws/sts-client.js';
 import { startHarness } from '../support/harness.js';
-import { applyPolicies, as, ordersPolicy } from './support.js';
+import { applyPolicies, as, ordersPolicy, secondApp } from './support.js';
 
 // Two dab instances on one store: an approval or a revoke made through one is enforced by the
 // other within accessModel.maxStalenessMs, through the access_model_version bump the
@@ -12,13 +10,7 @@ const STALENESS_MS = 200;
 const h = await startHarness(t, { config: (c) => (c.accessModel = { maxStalenessMs: STALENESS_MS }) });
 await h.registerOrders();
 await applyPolicies(h, [ordersPolicy(h.issuer.issuer)]);
-const aws = createAssumeRole(h.config.sts, h.sts.baseCredentials);
-const other = await buildApp(h.config, { store: h.store, assumeRole: aws.assumeRole, now: h.clock.now, logStream: { write: () => true } as never });
-await other.ready();
-t.teardown(async () => {
-  await other.close();
-  aws.destroy();
-});
+const other = await secondApp(t, h);
 
 const grantOnOther = async () => other.inject({ method: 'POST', url: '/v1/credentials', headers: { authorization: `Bearer ${await h.token('app-1', ['apps'])}` }, payload: { database: 'orders', access: 'rw' } });
 async function within(ms: number, status: number): Promise<number> {
