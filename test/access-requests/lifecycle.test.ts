@@ -196,3 +196,23 @@ t.test('bad input: clear 4xx with stable codes, never a 500', async (t) => {
   t.ok(Number(limited?.headers['retry-after']) >= 1, 'with Retry-After');
   t.notOk(statuses.some((s) => s >= 500));
 });
+
+t.test('two approvals: each names the version it read, each approver counts once', async (t) => {
+  const two = ordersPolicy(ISS, { name: 'orders-monitor-two', levels: ['monitor'], approvalsRequired: 2 });
+  t.equal((await applyPolicies(h, [ordersPolicy(ISS), two])).statusCode, 200);
+  const req = (await as(h, 'app-7', APPS, 'POST', '/v1/access-requests', { database: 'orders', access: 'monitor', reason: 'perf check', durationSeconds: 600 })).json();
+  t.equal(req.approvalsRequired, 2);
+  const first = await as(h, 'dba-alice', [], 'POST', `/v1/access-requests/${req.id}/approve`, { version: 1 });
+  t.match(first.json(), { state: 'pending', version: 2, approvals: [{ subject: 'dba-alice' }] }, 'one approval recorded, still pending');
+  t.equal((await as(h, 'dba-alice', [], 'POST', `/v1/access-requests/${req.id}/approve`, { version: 2 })).json().code, 'conflict', 'the same approver cannot count twice');
+  t.equal((await as(h, 'ops-carol', ['oncall'], 'POST', `/v1/access-requests/${req.id}/approve`, { version: 1 })).json().code, 'request_changed', 'a read from before the first approval cannot approve');
+  const list = await as(h, 'ops-carol', ['oncall'], 'GET', '/v1/access-requests?state=pending');
+  t.ok(list.json().items.some((i: { id: string }) => i.id === req.id), 'an approver lists what awaits them');
+  t.same((await as(h, 'app-8', APPS, 'GET', '/v1/access-requests')).json().items, [], 'a stranger sees nothing of others');
+  t.equal((await as(h, 'app-8', APPS, 'GET', `/v1/access-requests/${req.id}`)).statusCode, 404);
+  const second = await as(h, 'ops-carol', ['oncall'], 'POST', `/v1/access-requests/${req.id}/approve`, { version: 2 });
+  t.match(second.json(), { state: 'active', version: 3, approvals: [{ subject: 'dba-alice' }, { subject: 'ops-carol' }] });
+  const steps = (await h.auditRows(`access_request_id = $1 AND outcome = 'succeeded'`, [req.id])).map((r) => r.event_type);
+  t.same(steps, ['access_request.created', 'access_request.approval_recorded', 'access_request.approved']);
+  t.equal((await h.grant(await h.token('app-7', APPS), { database: 'orders', access: 'monitor' })).statusCode, 200);
+});
