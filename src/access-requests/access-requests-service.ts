@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Refused } from '../abuse/refusal-audit.js';
 import { createTokenBuckets, type BucketRule } from '../abuse/token-buckets.js';
 import { matchesPrincipal, type Caller } from '../auth/caller.js';
 import type { PrincipalRule } from '../config/config-schema.js';
@@ -25,6 +26,8 @@ export interface AccessRequestsDeps {
   metrics: Metrics;
   /** Filing requests, per caller: a flood is a 429 with Retry-After, not a page to every approver. */
   createRule: BucketRule;
+  /** Told of each refused flood (rate_limit.started / summary audit rows, src/abuse/refusal-audit.ts). */
+  onFlood?: (who: Refused) => void;
   /** DBAs and auditors see every request; DBAs may revoke any window. */
   admins: readonly PrincipalRule[];
   auditors: readonly PrincipalRule[];
@@ -104,9 +107,11 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
 
   return {
     async create(caller: Caller, ctx: RequestContext, body: CreateAccessRequest): Promise<AccessRequest> {
-      const taken = buckets.take(`${caller.issuer}\0${caller.subject}`, deps.createRule);
+      const key = `access_request\0${caller.issuer}\0${caller.subject}`;
+      const taken = buckets.take(key, deps.createRule);
       if (!taken.ok) {
         deps.metrics.rateLimited.inc({ tier: 'access_request', key: 'identity' });
+        deps.onFlood?.({ key, tier: 'access_request', actor: caller, sourceIp: ctx.sourceIp, userAgent: ctx.userAgent, requestId: ctx.requestId });
         throw new AppError('rate_limited', `too many access requests; retry after ${taken.retryAfterSeconds} s`, { retryAfterSeconds: taken.retryAfterSeconds });
       }
       const breakGlass = body.breakGlass === true;

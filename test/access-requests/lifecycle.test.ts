@@ -194,6 +194,8 @@ t.test('bad input: clear 4xx with stable codes, never a 500', async (t) => {
   }
   t.ok(statuses.includes(429), `a flood is bounded (${statuses.join(',')})`);
   t.ok(Number(limited?.headers['retry-after']) >= 1, 'with Retry-After');
+  const [started] = await h.auditRows(`event_type = 'rate_limit.started' AND actor_subject = 'flood'`);
+  t.ok(started, 'the flood is on the audit record');
   t.notOk(statuses.some((s) => s >= 500));
 });
 
