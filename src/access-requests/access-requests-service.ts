@@ -15,6 +15,7 @@ import type { AccessRequest, ApproveBody, CancelBody, CreateAccessRequest, DenyB
 import { effectiveState, expireRequests, findRequest, insertRequest, listRequests, toAccessRequest, updateRequest, type RequestRow } from './access-requests-repo.js';
 import { findRequestPolicy, listRequestPolicies } from './request-policies-repo.js';
 import { approvalsRequired, isApprover, pendingSeconds, policyFor } from './request-policy.js';
+import { checkVersion, Refusal, requireState } from './request-refusals.js';
 import { recordRefusal, recordStep, type Step } from './request-steps.js';
 
 export interface AccessRequestsDeps {
@@ -45,13 +46,6 @@ const STORED: Record<RequestState, RequestRow['state'][]> = {
   pending: ['pending'], expired: ['pending', 'expired'], active: ['approved'], ended: ['approved'],
   denied: ['denied'], cancelled: ['cancelled'], revoked: ['revoked'],
 };
-
-/** A refusal decided inside the transaction, audited after it rolled back. */
-class Refusal extends Error {
-  constructor(readonly error: AppError, readonly code: string, readonly row?: RequestRow) {
-    super(error.message);
-  }
-}
 
 /**
  * Just-in-time access: requests, approvals (naming the version read), denials, cancels, revokes,
@@ -92,15 +86,6 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
       if (verb === 'revoke' && deps.admins.some((r) => matchesPrincipal(caller, r))) return;
       throw new Refusal(new AppError('not_an_approver', `you are not an approver of policy "${row.policy_name}"${policy ? '' : ' (it no longer exists)'}`), 'not_an_approver', row);
     }
-  }
-
-  function checkVersion(row: RequestRow, version: number): void {
-    if (row.version !== version) throw new Refusal(new AppError('request_changed', `request ${row.id} is at version ${row.version}, you read version ${version}: read it again before you decide`), 'request_changed', row);
-  }
-
-  function requireState(row: RequestRow, at: Date, allowed: RequestState[], verb: string): void {
-    const state = effectiveState(row, at);
-    if (!allowed.includes(state)) throw new Refusal(new AppError('request_closed', `request ${row.id} is ${state}: it cannot be ${verb}`), 'request_closed', row);
   }
 
   const step = (s: string, actor: Caller | null, ctx: RequestContext | null, reason: string | null, at: Date): Step => ({ step: s, actor, ctx, reason, at });

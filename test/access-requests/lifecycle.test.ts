@@ -116,7 +116,7 @@ t.test('active → revoked takes effect at once', async (t) => {
   await as(h, 'ops-carol', ['oncall'], 'POST', `/v1/access-requests/${req.id}/approve`, { version: req.version });
   t.equal((await grantRw('app-2')).statusCode, 200, 'a group approver approved');
   const revoked = await as(h, 'dba-alice', [], 'POST', `/v1/access-requests/${req.id}/revoke`, { reason: 'done early' });
-  t.equal(revoked.statusCode, 200, revoked.body);
+  t.equal(revoked.statusCode, 200);
   t.equal(revoked.json().state, 'revoked');
   t.equal((await grantRw('app-2')).statusCode, 403, 'no grant after revoke, on this replica at once');
   t.equal((await as(h, 'dba-alice', [], 'POST', `/v1/access-requests/${req.id}/revoke`, { reason: 'twice' })).json().code, 'request_closed');
