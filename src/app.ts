@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createRateLimits } from './abuse/rate-limits.js';
+import { createRefusalAudit } from './abuse/refusal-audit.js';
 import { accessRequestsRoutes } from './access-requests/access-requests-routes.js';
 import { createAccessRequestsService } from './access-requests/access-requests-service.js';
 import { createNotifier } from './notify/webhook-notifier.js';
@@ -159,8 +160,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // delivers them and records requests that timed out (decisions never wait for it).
   let sweep: () => Promise<void> = async () => undefined;
   const notifier = createNotifier({ store: deps.store, config: config.notify, metrics, now, log: app.log, onTick: () => sweep() });
+  // A flood of requests from one caller is on the record as rate_limit.started / summary rows.
+  const floods = createRefusalAudit({ store: deps.store, macKey: eventMacKey, metrics, log: app.log, windowSeconds: config.rateLimit.summaryWindowSeconds, maxOpenWindows: config.rateLimit.maxTrackedKeys });
+  app.addHook('onClose', () => floods.close());
   const accessRequests = createAccessRequestsService({
     store: deps.store, now, access, notifier, macKey: eventMacKey, metrics, createRule: config.accessRequests.create, admins: config.auth.admins, auditors: config.auth.auditors,
+    onFlood: (who) => floods.refused(who),
   });
   sweep = async () => {
     await accessRequests.sweepExpired();

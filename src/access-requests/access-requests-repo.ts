@@ -153,6 +153,10 @@ export async function listOpenRequests(db: Queryable): Promise<OpenRequest[]> {
 
 /** Marks pending requests whose time ran out as expired (once: the UPDATE claims each row). */
 export async function expireRequests(db: Queryable, now: Date): Promise<RequestRow[]> {
+  // A statement-level trigger fires even when an UPDATE matches nothing, and this runs every poll on
+  // every instance: look first, so an idle sweep never bumps access_model_version (and reloads).
+  const due = await db.query('SELECT 1 FROM access_requests WHERE state = $1 AND pending_until <= $2 LIMIT 1', ['pending', now]);
+  if (due.rows.length === 0) return [];
   const { rows } = await db.query<RequestRow>(
     `UPDATE access_requests SET state = 'expired', closed_at = $1, version = version + 1
      WHERE id IN (SELECT id FROM access_requests WHERE state = 'pending' AND pending_until <= $1 ORDER BY pending_until LIMIT 100 FOR UPDATE SKIP LOCKED)

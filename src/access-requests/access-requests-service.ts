@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Refused } from '../abuse/refusal-audit.js';
 import { createTokenBuckets, type BucketRule } from '../abuse/token-buckets.js';
 import { matchesPrincipal, type Caller } from '../auth/caller.js';
 import type { PrincipalRule } from '../config/config-schema.js';
@@ -14,6 +15,7 @@ import type { AccessRequest, ApproveBody, CancelBody, CreateAccessRequest, DenyB
 import { effectiveState, expireRequests, findRequest, insertRequest, listRequests, toAccessRequest, updateRequest, type RequestRow } from './access-requests-repo.js';
 import { findRequestPolicy, listRequestPolicies } from './request-policies-repo.js';
 import { approvalsRequired, isApprover, pendingSeconds, policyFor } from './request-policy.js';
+import { checkVersion, Refusal, requireState } from './request-refusals.js';
 import { recordRefusal, recordStep, type Step } from './request-steps.js';
 
 export interface AccessRequestsDeps {
@@ -25,6 +27,8 @@ export interface AccessRequestsDeps {
   metrics: Metrics;
   /** Filing requests, per caller: a flood is a 429 with Retry-After, not a page to every approver. */
   createRule: BucketRule;
+  /** Told of each refused flood (rate_limit.started / summary audit rows, src/abuse/refusal-audit.ts). */
+  onFlood?: (who: Refused) => void;
   /** DBAs and auditors see every request; DBAs may revoke any window. */
   admins: readonly PrincipalRule[];
   auditors: readonly PrincipalRule[];
@@ -42,13 +46,6 @@ const STORED: Record<RequestState, RequestRow['state'][]> = {
   pending: ['pending'], expired: ['pending', 'expired'], active: ['approved'], ended: ['approved'],
   denied: ['denied'], cancelled: ['cancelled'], revoked: ['revoked'],
 };
-
-/** A refusal decided inside the transaction, audited after it rolled back. */
-class Refusal extends Error {
-  constructor(readonly error: AppError, readonly code: string, readonly row?: RequestRow) {
-    super(error.message);
-  }
-}
 
 /**
  * Just-in-time access: requests, approvals (naming the version read), denials, cancels, revokes,
@@ -84,29 +81,22 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
   /** Approvers of the request's policy (as it is now), never the requester. */
   async function asApprover(tx: Queryable, caller: Caller, row: RequestRow, verb: string): Promise<void> {
     if (same(caller, row)) throw new Refusal(new AppError('self_approval', `you cannot ${verb} your own request`), 'self_approval', row);
-    const policy = (await findRequestPolicy(tx, row.policy_name))?.policy;
+    const policy = (await findRequestPolicy(tx, row.policy_name, true))?.policy;
     if (!policy || !isApprover(policy, caller)) {
       if (verb === 'revoke' && deps.admins.some((r) => matchesPrincipal(caller, r))) return;
       throw new Refusal(new AppError('not_an_approver', `you are not an approver of policy "${row.policy_name}"${policy ? '' : ' (it no longer exists)'}`), 'not_an_approver', row);
     }
   }
 
-  function checkVersion(row: RequestRow, version: number): void {
-    if (row.version !== version) throw new Refusal(new AppError('request_changed', `request ${row.id} is at version ${row.version}, you read version ${version}: read it again before you decide`), 'request_changed', row);
-  }
-
-  function requireState(row: RequestRow, at: Date, allowed: RequestState[], verb: string): void {
-    const state = effectiveState(row, at);
-    if (!allowed.includes(state)) throw new Refusal(new AppError('request_closed', `request ${row.id} is ${state}: it cannot be ${verb}`), 'request_closed', row);
-  }
-
   const step = (s: string, actor: Caller | null, ctx: RequestContext | null, reason: string | null, at: Date): Step => ({ step: s, actor, ctx, reason, at });
 
   return {
     async create(caller: Caller, ctx: RequestContext, body: CreateAccessRequest): Promise<AccessRequest> {
-      const taken = buckets.take(`${caller.issuer}\0${caller.subject}`, deps.createRule);
+      const key = `access_request\0${caller.issuer}\0${caller.subject}`;
+      const taken = buckets.take(key, deps.createRule);
       if (!taken.ok) {
         deps.metrics.rateLimited.inc({ tier: 'access_request', key: 'identity' });
+        deps.onFlood?.({ key, tier: 'access_request', actor: caller, sourceIp: ctx.sourceIp, userAgent: ctx.userAgent, requestId: ctx.requestId });
         throw new AppError('rate_limited', `too many access requests; retry after ${taken.retryAfterSeconds} s`, { retryAfterSeconds: taken.retryAfterSeconds });
       }
       const breakGlass = body.breakGlass === true;

@@ -11,8 +11,9 @@ export async function listRequestPolicies(db: Queryable): Promise<RequestPolicy[
   return rows.map((r) => r.body);
 }
 
-export async function findRequestPolicy(db: Queryable, name: string): Promise<StoredPolicy | undefined> {
-  const { rows } = await db.query<{ body: RequestPolicy; version: number }>('SELECT body, version FROM request_policies WHERE name = $1 FOR UPDATE', [name]);
+/** forUpdate inside a decision, so an apply changing the policy waits for it (or it for the apply). */
+export async function findRequestPolicy(db: Queryable, name: string, forUpdate = false): Promise<StoredPolicy | undefined> {
+  const { rows } = await db.query<{ body: RequestPolicy; version: number }>(`SELECT body, version FROM request_policies WHERE name = $1${forUpdate ? ' FOR SHARE' : ''}`, [name]);
   return rows[0] && { policy: rows[0].body, version: rows[0].version };
 }
 

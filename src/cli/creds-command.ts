@@ -100,9 +100,11 @@ function explain(err: unknown, database: string, level: string, url: string, aws
       return new CliError(`dab rejected your AWS proof${detail}; check the AWS credentials this shell has (aws sts get-caller-identity) and --aws-server-id${ref}`, EXIT.unauthenticated);
     case err.status === 401:
       return new CliError(`dab rejected your caller token${detail}; get a fresh one (--token / DAB_TOKEN / DAB_TOKEN_COMMAND)${ref}`, EXIT.unauthenticated);
+    case err.code === 'access_denied' && /pending approval$/.test(err.detail ?? ''):
+      return new CliError(`access denied: ${err.detail}; an approver runs dab approve (see dab requests show)${ref}`, EXIT.denied);
     case err.code === 'access_denied':
       // dab answers an unknown database and a missing mapping alike (no enumeration), so the hint covers both.
-      return new CliError(`access denied: you have no ${level} mapping on "${database}"; ask a DBA for one${ref}`, EXIT.denied);
+      return new CliError(`access denied: you have no ${level} mapping on "${database}"; ask a DBA for one, or request it for a while where a policy allows (dab request ${database} --access ${level} --reason … --duration 1h)${ref}`, EXIT.denied);
     case err.code === 'reason_required':
       return new CliError(`dab needs a reason for ${level} on "${database}"${detail}; run it again with --reason TEXT${ref}`, EXIT.denied);
     case err.status === 403:

@@ -37,7 +37,7 @@ Options:
   -r, --reason TEXT        why (required; audited, shown to approvers)
   -d, --duration DURATION  how long once approved: 90m, 2h, 1h30m, 3600 (seconds) (required)
       --break-glass        take it now without approval (emergencies; policy must allow it)
-${FORMAT_HELP}
+      --format FORMAT      text (default), json, or id (the request id alone, for scripts)
 ${CONNECTION}
 
 Example:
@@ -142,10 +142,11 @@ export async function requestCommand(args: string[], io: CliIo): Promise<void> {
   if (!values.access || !['ro', 'rw', 'monitor'].includes(values.access)) throw usage('--access must be ro, rw or monitor');
   if (!values.reason) throw usage('--reason is required (it is audited and shown to approvers)');
   if (!values.duration) throw usage('--duration is required, e.g. --duration 1h');
-  const fmt = checkFormat(values.format);
+  const fmt = values.format === 'id' ? 'id' : checkFormat(values.format);
   const body = { database: positionals[0], access: values.access, reason: values.reason, durationSeconds: parseDuration(values.duration), ...(values['break-glass'] ? { breakGlass: true } : {}) };
   const conn = connectionFrom(values, io);
   const created = await call(conn, `request ${values.access} on ${positionals[0]}`, 'POST', '/v1/access-requests', body);
+  if (fmt === 'id') return io.out(created.id);
   print(io, fmt, created);
   if (fmt === 'text') io.out(created.state === 'pending' ? `next: an approver runs  dab approve ${created.id} --version ${created.version}` : `next: dab creds ${created.database} --access ${created.access}`);
 }

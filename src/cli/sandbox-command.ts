@@ -62,6 +62,21 @@ function realOrNull(file: string): string | null {
   }
 }
 
+/** Step 7: the just-in-time loop: request rw as the demo app, approve as the demo DBA, write, watch it end. */
+export function jitStep(dab: string): string {
+  return ` 7. Just-in-time rw: request it as the demo app, approve it as the demo DBA, write, watch it end
+    (the window here is 2 minutes; --break-glass takes it at once, unapproved, and must be reviewed):
+
+ID=$(${dab} request ${SANDBOX_DATABASE} --access rw --reason "fix order 42" --duration 2m --format id)
+${dab} approve "$ID" --version 1 --note "ok for 2 minutes" --token "$DAB_DBA_TOKEN"
+eval "$(${dab} creds ${SANDBOX_DATABASE} --access rw --format env)" && psql -c "INSERT INTO pgdemo.orders (product_id, quantity) VALUES (1, 2)"
+${dab} requests show "$ID"                      # active, until …
+sleep 120; ${dab} creds ${SANDBOX_DATABASE} --access rw   # refused: the window ended
+${dab} request ${SANDBOX_DATABASE} --access rw --reason "outage" --duration 10m --break-glass
+${dab} requests list --break-glass --unreviewed --token "$DAB_AUDITOR_TOKEN"
+`;
+}
+
 /** `dab creds --aws` with the EC2 app's credentials and the emulator as STS, in AWS_* variables only. */
 export function awsCredsLine(s: Pick<Sandbox, 'dabUrl' | 'sts' | 'ec2App'>, dab = 'dab'): string {
   const vars = {
@@ -97,7 +112,7 @@ export DAB_TOKEN=${s.tokens.app}
 export DAB_DBA_TOKEN=${s.tokens.dba}
 export DAB_AUDITOR_TOKEN=${s.tokens.auditor}
 
-    DAB_TOKEN is "${SANDBOX_PRINCIPALS.app}" (mapped to ro, rw and monitor on "${SANDBOX_DATABASE}"${cache ? `, ro and rw on "${DEMO_CACHE.name}"` : ''}),
+    DAB_TOKEN is "${SANDBOX_PRINCIPALS.app}" (mapped to ro and monitor on "${SANDBOX_DATABASE}", rw on request${cache ? `; ro and rw on "${DEMO_CACHE.name}"` : ''}),
     DAB_DBA_TOKEN is "${SANDBOX_PRINCIPALS.dba}" (admin API), DAB_AUDITOR_TOKEN is "${SANDBOX_PRINCIPALS.auditor}".
 
  2. Get credentials with curl:
@@ -121,6 +136,7 @@ curl -s "$DAB_URL/v1/mappings" -H "Authorization: Bearer $DAB_DBA_TOKEN"
 
 ${awsCredsLine(s, dab)}
 
+${jitStep(dab)}
  Ctrl-C stops the sandbox.
 `;
 }

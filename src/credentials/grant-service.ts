@@ -142,7 +142,10 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
         // A missing reason is the caller's to fix and reveals nothing the mapping does not already give them.
         const error = decision.reason === 'reason_required'
           ? new AppError('reason_required', 'this access requires a reason: send "reason" with the request (it is audited)')
-          : new AppError('access_denied', DENIED);
+          // The caller's own request: saying it waits for approval reveals nothing they do not know.
+          : decision.reason === 'request_pending'
+            ? new AppError('access_denied', `your access request ${decision.rule?.slice('request:'.length)} is pending approval`)
+            : new AppError('access_denied', DENIED);
         const engine = model.databases.get(body.database)?.engine;
         return noGrant({ outcome: 'denied', reason: decision.reason, rule: decision.rule, ...(engine ? { engine } : {}) }, error);
       }

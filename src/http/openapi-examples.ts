@@ -1,5 +1,6 @@
 import { csvHeader, csvRow } from '../audit/audit-export-format.js';
 import type { AuditEventJson } from '../audit/audit-query-schema.js';
+import { ACCESS_REQUEST_EXAMPLES } from '../access-requests/access-request-examples.js';
 
 // One worked example per operation, for readers of openapi.yaml (and its linter). Kept in one place
 // so the story reads as one: the `orders` database, DBA alice, app `orders-api`, auditor bob.
@@ -159,6 +160,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
       at: AT,
       allowed: false,
       reason: 'level_not_granted',
+      summary: 'denied: level_not_granted (mapping orders-api-ro)',
       rule: null,
       considered: [{ ...(({ version: _v, createdAt: _c, updatedAt: _u, ...m }) => m)(storedMapping), verdict: 'other_levels' }],
     },
@@ -248,4 +250,5 @@ export const OPERATION_EXAMPLES: Record<string, OperationExample> = {
       'text/csv': csvHeader() + csvRow(grantEvent as AuditEventJson),
     },
   },
+  ...ACCESS_REQUEST_EXAMPLES,
 };

@@ -31,6 +31,7 @@ export function openApiOptions(): SwaggerOptions {
         { name: 'credentials', description: 'Callers: get database credentials' },
         { name: 'databases', description: 'DBAs: registered databases and their access levels' },
         { name: 'mappings', description: 'DBAs: who may get which access level on which database' },
+        { name: 'access-requests', description: 'Just-in-time access: request a level for a while, approve, deny, revoke; break-glass and its review' },
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'auth', description: 'How callers authenticate: JWTs, or AWS IAM proofs' },
         { name: 'audit', description: 'Auditors: query, look up, export and verify the audit log' },

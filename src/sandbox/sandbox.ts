@@ -197,7 +197,22 @@ async function postAsDba(dabUrl: string, dbaToken: string, path: string, body: u
   if (!res.ok) throw new Error(`sandbox seeding: POST ${path} answered ${res.status} ${await res.text()}`);
 }
 
-/** Registers the demo database and maps the demo app to every level, through dab's own API. */
+/** The demo app may request rw on the demo database for up to an hour; the demo DBA approves. */
+export function sandboxRequestPolicy(issuer: string) {
+  return {
+    name: 'demo-rw-on-request',
+    requesters: [{ issuer, subject: SANDBOX_PRINCIPALS.app }],
+    database: SANDBOX_DATABASE,
+    levels: ['rw'],
+    approvers: [{ issuer, subject: SANDBOX_PRINCIPALS.dba }],
+    maxDurationSeconds: 3600,
+    pendingTimeoutSeconds: 3600,
+    breakGlass: { maxDurationSeconds: 900 },
+    description: 'Just-in-time rw for the demo app',
+  };
+}
+
+/** Registers the demo database, maps the demo app to ro and monitor, lets it request rw, through dab's own API. */
 async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: string, issuer: string, mysql?: MysqlDemo): Promise<void> {
   const post = (path: string, body: unknown) => postAsDba(dabUrl, dbaToken, path, body);
   await post('/v1/databases', {
@@ -216,12 +231,14 @@ async function seedDab(dabUrl: string, dbaToken: string, gate: IamGate, dbname: 
       monitor: { dbUser: DEMO_USERS.monitor, roleArn: LEVEL_ROLES.monitor },
     },
   });
+  // Standing ro and monitor; rw only through a just-in-time request the demo DBA approves.
   await post('/v1/mappings', {
     principal: { issuer, subject: SANDBOX_PRINCIPALS.app },
     database: SANDBOX_DATABASE,
-    levels: ['ro', 'rw', 'monitor'],
-    description: 'The sandbox demo application',
+    levels: ['ro', 'monitor'],
+    description: 'The sandbox demo application (rw: dab request, approved by the demo DBA)',
   });
+  await post('/v1/admin/apply', { document: { requestPolicies: [sandboxRequestPolicy(issuer)] } });
   await post('/v1/mappings', {
     name: 'demo-ec2-app-ro',
     principal: { aws: SANDBOX_EC2_APP.roleArn },

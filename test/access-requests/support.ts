@@ -1,4 +1,6 @@
-import type { LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { createAssumeRole } from '../../src/aws/sts-client.js';
 import type { Harness } from '../support/harness.js';
 
 /** The policy most tests use: group "apps" may request rw on orders; dba-alice or group "oncall" approve. */
@@ -23,4 +25,16 @@ export async function applyPolicies(h: Harness, policies: unknown[], dryRun = fa
 /** A caller-tier call as `subject` (member of `groups`). */
 export async function as(h: Harness, subject: string, groups: string[], method: 'GET' | 'POST', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
   return h.app.inject({ method, url, headers: { authorization: `Bearer ${await h.token(subject, groups)}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+}
+
+/** Another dab instance on the harness's store (a second replica, or the same one after a restart). */
+export async function secondApp(t: { teardown(fn: () => unknown): void }, h: Harness): Promise<FastifyInstance> {
+  const aws = createAssumeRole(h.config.sts, h.sts.baseCredentials);
+  const app = await buildApp(h.config, { store: h.store, assumeRole: aws.assumeRole, now: h.clock.now, logStream: { write: () => true } as never });
+  await app.ready();
+  t.teardown(async () => {
+    await app.close();
+    aws.destroy();
+  });
+  return app;
 }

@@ -62,7 +62,7 @@ await h.map('app-orders', 'orders', ['ro']);
 const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
 const token = await h.token('app-orders');
 
-for (const argv of [['--help'], ['--version'], ['creds', '--help'], ['access', '--help'], ['audit', 'export', '--help'], ['serve', '--help'], ['migrate', '--help'], ['sandbox', '--help'], ['start', '--help']]) {
+for (const argv of [['--help'], ['--version'], ['creds', '--help'], ['access', '--help'], ['request', '--help'], ['requests', '--help'], ['audit', 'export', '--help'], ['serve', '--help'], ['migrate', '--help'], ['sandbox', '--help'], ['start', '--help']]) {
   t.test(`dab ${argv.join(' ')} loads only what it needs`, async (t) => {
     const { stdout, modules } = await modulesLoadedBy(t, argv);
     t.match(stdout, argv[0] === '--version' ? /^dab \d+\.\d+\.\d+/ : /Usage: dab/);
@@ -76,6 +76,13 @@ t.test('dab creds, a real call to dab, loads neither server, sandbox, store nor 
   assertLean(t, modules);
   t.ok(modules.some((m) => m.endsWith('/src/cli/creds-command.ts')), 'it loaded the creds command');
   t.notOk(modules.some((m) => /\/src\/cli\/(admin|audit|sandbox|server)-/.test(m)), 'and no other command');
+});
+
+t.test('dab requests list, a real call to dab, loads only its command', async (t) => {
+  const { stdout, modules } = await modulesLoadedBy(t, ['requests', 'list'], { DAB_URL: url, DAB_TOKEN: token });
+  t.match(stdout, /^no access requests match/, 'it asked dab');
+  assertLean(t, modules);
+  t.ok(modules.some((m) => m.endsWith('/src/cli/request-commands.ts')));
 });
 
 t.test('the hook does see heavy modules (the test can fail)', async (t) => {

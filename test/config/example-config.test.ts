@@ -10,4 +10,5 @@ t.test('deploy/config.example.yaml is a valid configuration (docs match the code
   t.equal(config.store.migrateOnStart, false);
   t.equal(config.listen.trustProxy, true);
   t.match(config.auth.aws, { serverId: 'dab.prod.example.com', tiers: ['caller'], regions: ['eu-west-1'] });
+  t.match(config.notify.webhooks, [{ name: 'security-events', format: 'json' }, { name: 'dba-channel', format: 'slack' }]);
 });

@@ -45,6 +45,15 @@ t.test('ro reads but cannot write; rw writes; monitor sees other sessions', asyn
   t.equal((await ro.query('SELECT count(*)::int AS n FROM pgdemo.products')).rows[0].n, 3);
   await t.rejects(ro.query("INSERT INTO pgdemo.products (name, price_cents) VALUES ('ro-write', 1)"), /permission denied/);
 
+  // rw is not standing in the sandbox: the demo app requests it, the demo DBA approves (issue 16).
+  await t.rejects(creds('rw'), /not granted/, 'no rw before a request is approved');
+  const call = async (token: string, path: string, body: unknown) => {
+    const res = await fetch(new URL(path, sandbox.dabUrl), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    t.ok(res.ok, `POST ${path} answered ${res.status}`);
+    return (await res.json()) as { id: string; version: number; state: string };
+  };
+  const request = await call(sandbox.tokens.app, '/v1/access-requests', { database: SANDBOX_DATABASE, access: 'rw', reason: 'e2e write', durationSeconds: 300 });
+  t.equal((await call(sandbox.tokens.dba, `/v1/access-requests/${request.id}/approve`, { version: request.version })).state, 'active');
   const rw = await connect(await creds('rw'));
   await rw.query("INSERT INTO pgdemo.orders (product_id, quantity) VALUES (1, 7)");
   t.equal((await rw.query('SELECT count(*)::int AS n FROM pgdemo.orders WHERE quantity = 7')).rows[0].n, 1);

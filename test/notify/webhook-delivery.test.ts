@@ -1,12 +1,10 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { buildApp } from '../../src/app.js';
-import { createAssumeRole } from '../../src/aws/sts-client.js';
 import { backoffMs } from '../../src/notify/webhook-notifier.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/notify/webhook-payloads.js';
 import { startHarness } from '../support/harness.js';
-import { applyPolicies, as, ordersPolicy } from '../access-requests/support.js';
+import { applyPolicies, as, ordersPolicy, secondApp } from '../access-requests/support.js';
 
 // The webhook notifier against a real receiver on loopback that fails (500), hangs (no answer:
 // the delivery timeout), and recovers. Deliveries wait in the store's outbox, so a second app on
@@ -90,13 +88,7 @@ t.test('a restart loses nothing: a second app on the same store delivers once th
   const before = await rows();
   t.ok(before.every((r) => r.delivered_at === null), 'nothing delivered yet');
   mode = 'ok';
-  const aws = createAssumeRole(h.config.sts, h.sts.baseCredentials);
-  const second = await buildApp(h.config, { store: h.store, assumeRole: aws.assumeRole, now: h.clock.now, logStream: { write: () => true } as never });
-  await second.ready();
-  t.teardown(async () => {
-    await second.close();
-    aws.destroy();
-  });
+  const second = await secondApp(t, h);
   await until('both delivered', async () => (await rows()).every((r) => r.delivered_at !== null));
   t.ok((await metric(second, 'ops', 'delivered')) >= 1);
 
