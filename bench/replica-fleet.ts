@@ -19,12 +19,13 @@ export interface Replica {
  * migrations), all with one environment but the port: the same fingerprint and event-MAC keys, so
  * each can verify what the others wrote.
  */
-export async function startReplicas(opts: { names: string[]; env: Record<string, string>; workDir: string; register: (p: ServerProcess) => void }): Promise<Replica[]> {
+export async function startReplicas(opts: { names: string[]; env: Record<string, string>; workDir: string; register: (p: ServerProcess) => void; mainJs?: string; nodeArgs?: string[] }): Promise<Replica[]> {
   const replicas: Replica[] = [];
   for (const name of opts.names) {
     const port = await freePort();
     const proc = await spawnDab({
-      mainJs: new URL('../src/cli/main.js', import.meta.url).pathname,
+      mainJs: opts.mainJs ?? new URL('../src/cli/main.js', import.meta.url).pathname,
+      ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
       port,
       logFile: join(opts.workDir, `${name}.log`),
       register: opts.register,

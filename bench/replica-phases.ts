@@ -10,14 +10,29 @@ import { grantsWithoutRow, runRetryingLoad, type RetryingRun } from './retrying-
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 
-export interface Propagation {
-  changes: number;
-  /** One per change and other replica: ms from the change's 2xx on replica A to that replica's first enforcing answer. */
+export interface Spread {
   samples: number[];
-  timedOut: number;
   p50Ms: number;
   p99Ms: number;
   worstMs: number;
+}
+
+export interface Propagation {
+  changes: number;
+  /**
+   * Per (change, other replica), ms after the change's 2xx on replica A: when the first grant that
+   * was answered as the change says was sent (the replica decided it after that, so it enforced the
+   * change by then or sooner; the grant before it, sent earlier, still saw the old state) …
+   */
+  sent: Spread;
+  /** … and when that grant was answered: an upper bound that includes a whole grant's latency. */
+  answered: Spread;
+  timedOut: number;
+}
+
+function spread(samples: number[]): Spread {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return { samples, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), worstMs: sorted[sorted.length - 1] ?? Number.NaN };
 }
 
 async function grantStatus(replica: Replica, bearer: string): Promise<number> {
@@ -41,7 +56,8 @@ export async function measurePropagation(opts: { a: Replica; others: Replica[]; 
   const bearer = await opts.issuer.sign({ sub: subject }, { expiresIn: '1h' });
   const admin = { authorization: `Bearer ${opts.adminToken}`, 'content-type': 'application/json' };
   const base = `http://127.0.0.1:${opts.a.port}`;
-  const samples: number[] = [];
+  const sent: number[] = [];
+  const answered: number[] = [];
   let timedOut = 0;
   let mappingId: string | undefined;
   for (let i = 0; i < opts.changes; i++) {
@@ -57,7 +73,11 @@ export async function measurePropagation(opts: { a: Replica; others: Replica[]; 
     await Promise.all(
       opts.others.map(async (replica) => {
         for (;;) {
-          if ((await grantStatus(replica, bearer)) === expected) return void samples.push(performance.now() - changedAt);
+          const sentAt = performance.now();
+          if ((await grantStatus(replica, bearer)) === expected) {
+            sent.push(Math.max(0, sentAt - changedAt));
+            return void answered.push(performance.now() - changedAt);
+          }
           if (performance.now() - changedAt > timeoutMs) return void (timedOut += 1);
         }
       }),
@@ -65,8 +85,7 @@ export async function measurePropagation(opts: { a: Replica; others: Replica[]; 
     // Changes a little apart, as a DBA's would be, not one burst.
     await sleep(20);
   }
-  const sorted = [...samples].sort((x, y) => x - y);
-  return { changes: opts.changes, samples, timedOut, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), worstMs: sorted[sorted.length - 1] ?? Number.NaN };
+  return { changes: opts.changes, sent: spread(sent), answered: spread(answered), timedOut };
 }
 
 export interface Disruption {

@@ -141,11 +141,12 @@ export function dabServeEnv(opts: { workDir: string; port: number; issuer: OidcI
  * Spawns dab exactly as an operator would (`node dist/src/cli/main.js serve`, configured only by
  * env) and waits until /readyz answers 200 (store open, migrations applied, listening).
  */
-export async function spawnDab(opts: { mainJs: string; env: Record<string, string>; port: number; logFile: string; register: (p: ServerProcess) => void }): Promise<ServerProcess> {
+export async function spawnDab(opts: { mainJs: string; env: Record<string, string>; port: number; logFile: string; register: (p: ServerProcess) => void; nodeArgs?: string[] }): Promise<ServerProcess> {
   const fd = logTo(opts.logFile);
   // BENCH_DAB_CPU_PROF=<dir>: a V8 CPU profile of dab serve, written when it exits (see README).
   const profile = process.env.BENCH_DAB_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_DAB_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, opts.mainJs, 'serve'], { env: opts.env, stdio: ['ignore', fd, fd] });
+  // nodeArgs: e.g. a test's TypeScript loader, to run src/cli/main.ts without a build.
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...profile, opts.mainJs, 'serve'], { env: opts.env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const url = `http://127.0.0.1:${opts.port}`;
   // close-with-grace drains for up to 10 s; past that, it is killed.

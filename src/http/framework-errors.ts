@@ -80,4 +80,11 @@ export function registerShutdownAnswer(app: FastifyInstance): void {
     reply.header('connection', 'close');
     done(new AppError('not_ready', 'dab is shutting down: retry on another instance', { retryAfterSeconds: 1 }));
   });
+  // A request in flight when closing began is answered in full, then its keep-alive connection is
+  // closed: left open it would hold server.close() for listen.keepAliveTimeoutMs (72 s), past the
+  // drain's 10 s, and SIGTERM would end in a kill instead of a clean close (store, heartbeat).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 }
