@@ -13,3 +13,9 @@ GRANT SELECT, INSERT ON audit_events, audit_seals TO dab_app;
 GRANT USAGE ON SEQUENCE audit_events_id_seq TO dab_app;
 -- Read only: the version bump of databases/mappings changes runs as the owner (migration 009).
 GRANT SELECT ON access_model_version, schema_migrations TO dab_app;
+-- Replica heartbeats sizing each replica's share of the mint budget (migration 014): not audit data.
+GRANT SELECT, INSERT, UPDATE, DELETE ON dab_replicas TO dab_app;
+-- Just-in-time access (migration 012): policies are applied like mappings; requests and webhook
+-- deliveries change state but are never deleted by dab.
+GRANT SELECT, INSERT, UPDATE, DELETE ON request_policies TO dab_app;
+GRANT SELECT, INSERT, UPDATE ON access_requests, notification_deliveries TO dab_app;

@@ -96,7 +96,7 @@ t.test('events have the documented shape', async (t) => {
   const [event] = res.json().items;
   t.same(Object.keys(event), [
     'id', 'eventId', 'occurredAt', 'eventType', 'outcome', 'reason', 'rule', 'requestId', 'actor', 'sourceIp', 'userAgent', 'database', 'level', 'engine', 'dbUser',
-    'roleArn', 'sessionName', 'sourceIdentity', 'accessKeyId', 'tokenFingerprint', 'expiresAt', 'callerReason', 'details', 'awsCaller', 'traceId', 'parentSpanId', 'clientRequestId',
+    'roleArn', 'sessionName', 'sourceIdentity', 'accessKeyId', 'tokenFingerprint', 'expiresAt', 'callerReason', 'details', 'awsCaller', 'traceId', 'parentSpanId', 'clientRequestId', 'accessRequestId',
   ]);
   t.match(event, {
     id: issuedRow.id,
