@@ -10,13 +10,7 @@ import type { AccessLevel, Database } from '../src/databases/database-schema.js'
 import { buildAccessModel, type AccessModel } from '../src/mappings/access-model.js';
 import { decideAccess, effectiveAccess, type DecisionInput } from '../src/mappings/decide-access.js';
 import type { Mapping, MappingPrincipal } from '../src/mappings/mapping-schema.js';
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return Number(raw);
-}
+import { envInt } from './bench-env.js';
 
 const DECISIONS = envInt('BENCH_DECISIONS', 200_000);
 const WARMUP = envInt('BENCH_WARMUP', 50_000);

@@ -12,13 +12,7 @@ import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
 import { startLoadGenerator, type LoadResult } from './load-protocol.js';
 import { benchNodeOptions } from './deployed-runtime.js';
 import { dabServeEnv, forkFloor, freePort, spawnDab, type ServerProcess } from './server-process.js';
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return Number(raw);
-}
+import { envInt } from './bench-env.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const ROUNDS = envInt('BENCH_ROUNDS', 4);

@@ -15,13 +15,7 @@ import { cpuMicros, createStoreCpu, forkProxy, startReplicas, type Replica } fro
 import { measurePropagation, underDisruption, verifyChain } from './replica-phases.js';
 import { printReplicaReport, type CountFigures } from './replicas-report.js';
 import { dabServeEnv, forkFloor } from './server-process.js';
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return Number(raw);
-}
+import { envInt } from './bench-env.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const ROUNDS = envInt('BENCH_ROUNDS', 2);

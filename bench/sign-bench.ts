@@ -8,13 +8,7 @@ import type { AssumedCredentials } from '../src/aws/sts-client.js';
 import { createTokenSigner, reuseWithinSigningSecond, signToken, type SignToken, type TokenRequest } from '../src/aws/token-signer.js';
 import { rdsDbTarget } from '../src/engines/rds-db/rds-db-token.js';
 import { median } from './bench-report.js';
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return Number(raw);
-}
+import { envInt } from './bench-env.js';
 
 const TOKENS = envInt('BENCH_SIGN_TOKENS', 4_000); // per variant per round
 const ROUNDS = envInt('BENCH_SIGN_ROUNDS', 5);
