@@ -96,7 +96,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerRequestMetrics(app, metrics);
   registerAccessLog(app);
   // Before authentication and rate limits: every audit row a request writes can carry its trace.
-  const traces = registerTraceContext(app);
+  registerTraceContext(app);
   app.addSchema(ProblemSchema);
   // Callback-style (not async) hooks on every response: no promise per request on the hot path.
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -138,7 +138,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // One signing key per cached STS session (and day): the signer's cache is sized like the session cache.
   const baseSigner = deps.signToken ?? createTokenSigner({ maxCachedKeys: config.sts.maxCachedSessions });
   const signToken = reuseWithinSigningSecond(baseSigner, (source) => metrics.rdsTokens.inc({ source }));
-  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey, traces);
+  const auditWriter = setupAuditWriter(app, config.audit, deps.store, metrics, eventMacKey);
   registerPoolGauges(metrics, deps.store);
   gaugeAtScrape(metrics, 'dab_sts_session_cache_entries', 'STS role sessions held in the session cache', () => sessions.size);
   if (integrity.checkpoints.enabled) {

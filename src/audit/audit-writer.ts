@@ -18,12 +18,6 @@ export interface AuditWriterDeps {
   /** Most INSERTs in flight at once (each holds one pool connection while it runs). */
   maxConcurrentFlushes: number;
   onFlush?: (report: FlushReport) => void;
-  /**
-   * The trace context of the request with this id, while it is in flight (src/http/trace-context.ts).
-   * An event that names none of its own gets that request's: so a grant row carries its caller's
-   * trace without every service that writes one having to pass it along.
-   */
-  traceOf?: (requestId: string) => Pick<AuditEvent, 'traceId' | 'parentSpanId' | 'clientRequestId'> | undefined;
 }
 
 export interface AuditWriter {
@@ -62,7 +56,7 @@ export class AuditWriterClosedError extends Error {
  * every row of it in doubt — which is why every write of a failed batch rejects, not just the one
  * whose row PostgreSQL refused.
  */
-export function createAuditWriter({ store, macKey, maxBatchRows, maxConcurrentFlushes, onFlush, traceOf }: AuditWriterDeps): AuditWriter {
+export function createAuditWriter({ store, macKey, maxBatchRows, maxConcurrentFlushes, onFlush }: AuditWriterDeps): AuditWriter {
   if (maxBatchRows < 1 || maxBatchRows > MAX_ROWS_PER_INSERT) throw new RangeError(`maxBatchRows must be 1..${MAX_ROWS_PER_INSERT}`);
   if (maxConcurrentFlushes < 1) throw new RangeError('maxConcurrentFlushes must be at least 1');
   let queue: Pending[] = [];
@@ -103,11 +97,6 @@ export function createAuditWriter({ store, macKey, maxBatchRows, maxConcurrentFl
   return {
     write(event) {
       if (closed) return Promise.reject(new AuditWriterClosedError());
-      if (traceOf && event.requestId && event.traceId === undefined && event.clientRequestId === undefined) {
-        const trace = traceOf(event.requestId);
-        // A copy: the caller's event object stays as it made it.
-        if (trace) event = { ...event, ...trace };
-      }
       return new Promise<void>((resolve, reject) => {
         queue.push({ event, resolve, reject });
         pump();

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../audit/audit-repo.js';
+import { traceFields, type AuditEvent } from '../audit/audit-repo.js';
 import { endpointOf, type MintBudget } from '../budgets/mint-budget.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import { uuidV7 } from '../audit/uuid-v7.js';
@@ -85,6 +85,7 @@ function credentialEvent(grantId: string, caller: Caller, body: CredentialsReque
     callerAccount: caller.aws?.account ?? null,
     callerSessionName: caller.aws?.sessionName ?? null,
     accessRequestId: o.accessRequestId ?? null,
+    ...traceFields(ctx.trace),
   };
 }
 
@@ -225,6 +226,7 @@ export function createGrantService({ auditWriter, access, sessions, signToken, f
         accessLevel: text(body.access),
         callerReason: text(body.reason),
         details: { field: found.field, character: found.character },
+        ...traceFields(ctx.trace),
       });
       metrics.grants.inc({ outcome: 'denied', level, reason: 'invalid_input' });
     },

@@ -71,50 +71,15 @@ export function traceFieldsOf(headers: FastifyRequest['headers']): TraceFields |
   return { traceId: parent?.traceId ?? null, parentSpanId: parent?.parentSpanId ?? null, clientRequestId };
 }
 
-/** Traced requests in flight, by dab's request id: how the audit writer finds a row's trace. */
-export interface TraceRegistry {
-  get(requestId: string): TraceFields | undefined;
-  readonly size: number;
-}
-
-/**
- * Bound on the registry. An aborted request keeps its entry (its handler may still write the audit
- * row, which should carry the trace) and may never reach onResponse; past this many entries the oldest is dropped, so the map cannot grow without end.
- * Far above the requests one process holds at once (server limits): in practice nothing is dropped
- * while it still matters.
- */
-const MAX_TRACED_IN_FLIGHT = 8192;
-
 /**
  * Reads the headers once per request (onRequest, before authentication and rate limits, so every
- * row a request writes can carry them) and keeps traced requests in a registry until they end.
- * Requests without either header cost two regex-free checks and no map operation.
+ * row a request writes can carry them: services take them from its RequestContext). Requests
+ * without either header cost two checks.
  */
-export function registerTraceContext(app: FastifyInstance): TraceRegistry {
-  const inFlight = new Map<string, TraceFields>();
-  const forget = (request: FastifyRequest) => {
-    if (request.trace) inFlight.delete(request.id);
-  };
+export function registerTraceContext(app: FastifyInstance): void {
   app.decorateRequest('trace', null);
   app.addHook('onRequest', (request, _reply, done) => {
-    const { traceparent } = request.headers;
-    if (traceparent === undefined && request.headers['x-request-id'] === undefined) return done();
-    const trace = traceFieldsOf(request.headers);
-    if (trace) {
-      request.trace = trace;
-      if (inFlight.size >= MAX_TRACED_IN_FLIGHT) inFlight.delete(inFlight.keys().next().value as string);
-      inFlight.set(request.id, trace);
-    }
+    if (request.headers.traceparent !== undefined || request.headers['x-request-id'] !== undefined) request.trace = traceFieldsOf(request.headers);
     done();
   });
-  app.addHook('onResponse', (request, _reply, done) => {
-    forget(request);
-    done();
-  });
-  return {
-    get: (requestId) => inFlight.get(requestId),
-    get size() {
-      return inFlight.size;
-    },
-  };
 }
