@@ -43,7 +43,9 @@ export function createMintBudget(rule: MintBudgetRule, metrics: Metrics, nowMs: 
   const buckets = createTokenBuckets({ maxKeys: MAX_ENDPOINTS, now: nowMs });
   const demand = new Map<string, Demand>();
   let replicas = 1;
-  const share = () => ({ perSecond: rule.perSecond / replicas, burst: Math.max(1, Math.floor(rule.burst / replicas)) });
+  // This replica's share, recomputed when the replica count changes rather than on every grant.
+  const shareOf = (n: number) => ({ perSecond: rule.perSecond / n, burst: Math.max(1, Math.floor(rule.burst / n)) });
+  let share = shareOf(replicas);
 
   function record(endpoint: string): void {
     const second = Math.floor(nowMs() / 1000);
@@ -66,7 +68,7 @@ export function createMintBudget(rule: MintBudgetRule, metrics: Metrics, nowMs: 
     const now = Math.floor(nowMs() / 1000);
     let sum = 0;
     for (let i = 0; i < WINDOW_SECONDS; i++) if (now - d.seconds[i]! < WINDOW_SECONDS) sum += d.slots[i]!;
-    return sum / WINDOW_SECONDS / share().perSecond;
+    return sum / WINDOW_SECONDS / share.perSecond;
   }
 
   const refused = new Counter({ name: 'dab_mint_budget_refused_total', help: 'Grants refused (429) because their endpoint was over its mint budget', labelNames: ['endpoint'], registers: [metrics.registry] });
@@ -93,12 +95,13 @@ export function createMintBudget(rule: MintBudgetRule, metrics: Metrics, nowMs: 
     take(endpoint) {
       if (!rule.enabled) return { ok: true };
       record(endpoint);
-      const taken = buckets.take(endpoint, share());
+      const taken = buckets.take(endpoint, share);
       if (!taken.ok) refused.inc({ endpoint });
       return taken;
     },
     setReplicas(count) {
       replicas = Math.max(1, Math.floor(count));
+      share = shareOf(replicas);
     },
     get replicas() {
       return replicas;
