@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { AWS_ACCOUNT_ID, AWS_PRINCIPAL_ARN } from '../auth/aws-principal.js';
 import { ROLE_ARN } from '../databases/database-schema.js';
+import { ConsoleConfigSchema } from '../console/console-config-schema.js';
+import { NotifyConfigSchema } from '../notify/notify-config-schema.js';
 
 // The whole configuration surface of dab. Every field documented in README's
 // configuration reference lives here, with its default; nothing else reads env.
@@ -202,29 +204,8 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    // The web console at /console (src/console/): static pages that call the API with the signed-in
-    // person's own bearer token. Without console.oidc it only says how to configure sign-in.
-    console: Type.Object(
-      {
-        enabled: Type.Boolean({ default: true }),
-        oidc: Type.Optional(
-          Type.Object(
-            {
-              // One of auth.issuers: the tokens it issues to the console must be ones dab accepts.
-              issuer: Type.String({ pattern: '^https?://[^\\s]+$' }),
-              // A public client (no secret: the browser cannot keep one) allowed the redirect
-              // URI <dab's origin>/console/ and the authorization code flow with PKCE (S256).
-              clientId: Type.String({ pattern: '^[\\x21-\\x7e]{1,256}$' }),
-              scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,128}$' }), { minItems: 1, maxItems: 32, uniqueItems: true, default: ['openid'] }),
-              // Sent as the audience parameter, for IdPs that issue API access tokens per audience (Auth0, Okta custom servers).
-              audience: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-            },
-            { additionalProperties: false },
-          ),
-        ),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    // The web console at /console (src/console/console-config-schema.ts).
+    console: ConsoleConfigSchema,
     audit: Type.Object(
       {
         // HMAC key for token fingerprints: at least 32 bytes, given as hex or base64.
@@ -264,38 +245,8 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    // Webhooks told about access requests (src/notify/): delivered from an outbox in the store,
-    // retried with exponential backoff, so a restart or a receiver that is down loses nothing.
-    notify: Type.Object(
-      {
-        webhooks: Type.Array(
-          Type.Object(
-            {
-              name: Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$' }),
-              url: Type.String({ pattern: '^https?://' }),
-              // HMAC-SHA256 key for the x-dab-signature header (json format); at least 16 characters.
-              secret: Type.Optional(Type.String({ minLength: 16 })),
-              // json: dab's own signed event; slack: a Slack incoming-webhook payload ({"text": …}).
-              format: Type.Enum(['json', 'slack'], { default: 'json' }),
-              // Event types to send (access_request.created, …); absent: every one.
-              events: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 20 })),
-            },
-            { additionalProperties: false },
-          ),
-          { default: [], maxItems: 20 },
-        ),
-        // One delivery attempt gives up after this long (a receiver that hangs counts as a failure).
-        timeoutMs: Type.Integer({ minimum: 50, maximum: 60000, default: 5000 }),
-        // After this many failed attempts a delivery is given up (it stays in the store, counted).
-        maxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
-        // Backoff before attempt n+1: baseBackoffMs · 2^(n-1), at most maxBackoffMs.
-        baseBackoffMs: Type.Integer({ minimum: 10, maximum: 3600000, default: 2000 }),
-        maxBackoffMs: Type.Integer({ minimum: 10, maximum: 86400000, default: 600000 }),
-        // How often the outbox is polled for due deliveries and timed-out requests; 0 turns the worker off.
-        pollIntervalMs: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    // Webhooks told about access requests (src/notify/notify-config-schema.ts).
+    notify: NotifyConfigSchema,
   },
   { additionalProperties: false },
 );
