@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { verifyPresignedRequest, verifySignedRequest } from './sigv4.js';
 import { callerIdentityResponse, identityFaultResponse, type IdentityFault } from './sts-caller-identity.js';
+import { checkName, errorDocument, isoSeconds, notNull, parseTags, randomId, randomSecret, StsError, validationError, XMLNS, xml } from './sts-query-protocol.js';
 
 export interface StsRole {
   arn: string;
@@ -53,46 +54,7 @@ export interface StsEmulator {
   close(): Promise<void>;
 }
 
-const XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const MAX_BODY_BYTES = 64 * 1024;
-const NAME_CHARS = /^[\w+=,.@-]+$/;
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-class StsError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly type: 'Sender' | 'Receiver' = 'Sender') {
-    super(message);
-  }
-}
-
-const randomId = (prefix: string, length: number): string =>
-  prefix + Array.from(randomBytes(length), (b) => ALNUM[b % ALNUM.length]).join('');
-const randomSecret = (): string => randomBytes(30).toString('base64'); // 40 chars, like AWS secrets
-const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-const xml = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-const validationError = (message: string): StsError => new StsError(400, 'ValidationError', `1 validation error detected: ${message}`);
-
-const notNull = (field: string): StsError => validationError(`Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-
-/** Validates RoleSessionName / SourceIdentity (same AWS constraints); absent optional values pass through. */
-function checkName(field: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (value.length < 2 || value.length > 64) throw validationError(`Value '${value}' at '${field}' failed to satisfy constraint: Member must have length between 2 and 64`);
-  if (!NAME_CHARS.test(value)) throw validationError(`Value '${value}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-  return value;
-}
-
-function parseTags(params: URLSearchParams): Record<string, string> | undefined {
-  const tags: Record<string, string> = {};
-  for (let n = 1; params.has(`Tags.member.${n}.Key`); n++) {
-    const key = params.get(`Tags.member.${n}.Key`) ?? '';
-    const value = params.get(`Tags.member.${n}.Value`) ?? '';
-    if (key.length < 1 || key.length > 128 || value.length > 256) throw validationError(`Value at 'tags.${n}.member' failed to satisfy constraint: Member must have valid length`);
-    if (n > 50) throw validationError(`Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50`);
-    tags[key] = value;
-  }
-  return Object.keys(tags).length > 0 ? tags : undefined;
-}
 
 export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<StsEmulator> {
   const now = opts.now ?? (() => new Date());
@@ -242,9 +204,7 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
     res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
-  const sendError = (res: ServerResponse, e: StsError): void => send(res, e.status,
-    `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${e.type}</Type><Code>${e.code}</Code><Message>${xml(e.message)}</Message></Error>`
-    + `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+  const sendError = (res: ServerResponse, e: StsError): void => send(res, e.status, errorDocument(e.code, e.message, e.type));
 
   function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
