@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOidcIssuer, type OidcIssuer } from '../src/sandbox/oidc-issuer.js';
@@ -162,4 +162,19 @@ export async function registerBenchFixtures(baseUrl: string, issuer: OidcIssuer,
     perMix.push(mix.callers.flatMap((caller, i) => caller.requests.map((request) => ({ token: tokens[i]!, body: JSON.stringify({ ...request, reason: 'bench' }) }))));
   }
   return perMix;
+}
+
+/**
+ * A DAB_CONFIG for load on purpose: defaults but the per-identity limits (the load sends each caller
+ * more than an app would) and the mint budget (far above 150 new logins/s per endpoint, and all on
+ * one replica once another stops while the stopped one's heartbeat still holds a share). The buckets
+ * still run on every grant. Returns the file's path.
+ */
+export async function writeLoadConfig(workDir: string): Promise<string> {
+  const configFile = join(workDir, 'dab-load.json');
+  await writeFile(configFile, JSON.stringify({
+    rateLimit: { caller: { burst: 1_000_000, perSecond: 100_000 }, admin: { burst: 1_000_000, perSecond: 100_000 } },
+    mintBudget: { perSecond: 100_000, burst: 1_000_000 },
+  }));
+  return configFile;
 }

@@ -2,12 +2,11 @@
 // round-robin proxy, under npm run bench's load (distinct mix); then how fast a mapping change made
 // through one replica is enforced by the others, kill -9 and SIGTERM of one replica under a retrying
 // client's load, and dab's verify over the chain every replica wrote and sealed. Figures on stdout.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { runSqlOnce } from '../src/store/run-sql.js';
-import { createBenchDatabase, planDistinct, registerBenchFixtures, startBenchSurroundings } from './bench-fixtures.js';
+import { createBenchDatabase, planDistinct, registerBenchFixtures, startBenchSurroundings, writeLoadConfig } from './bench-fixtures.js';
 import { createCleanupStack } from './cleanup-stack.js';
 import { LEAN_FLOOR_TABLE_SQL } from './floor-server.js';
 import { startLoadGenerator } from './load-protocol.js';
@@ -36,14 +35,8 @@ async function main(serverUrl: string): Promise<boolean> {
   onCleanup(() => db.remove());
   const { workDir, sts, issuer } = await startBenchSurroundings(onCleanup, 'dab-replicas-');
   await runSqlOnce(db.url, LEAN_FLOOR_TABLE_SQL);
-  // As npm run bench: defaults but the per-identity limits (the load sends each caller more on
-  // purpose) and the mint budget (the load is far above 150 new logins/s per endpoint on purpose;
-  // the buckets still run on every grant). Sealing every second: all replicas seal at once, often.
-  const configFile = join(workDir, 'dab-replicas.json');
-  await writeFile(configFile, JSON.stringify({
-    rateLimit: { caller: { burst: 1_000_000, perSecond: 100_000 }, admin: { burst: 1_000_000, perSecond: 100_000 } },
-    mintBudget: { perSecond: 100_000, burst: 1_000_000 },
-  }));
+  // Limits out of the way (writeLoadConfig); sealing every second: all replicas seal at once, often.
+  const configFile = await writeLoadConfig(workDir);
   const env = {
     ...dabServeEnv({ workDir, port: 0, issuer, sts }),
     DATABASE_URL: db.url,

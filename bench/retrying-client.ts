@@ -12,7 +12,7 @@ export interface RetryingRun {
   retried: Record<string, number>;
   /** Requests that still failed after every retry: a client would have seen these. */
   failed: number;
-  /** Answers other than 200 that are not retried (403, 429, ...): a wrong answer, not an outage. */
+  /** Answers other than 200 that are not retried (403, 429, ...), by status and problem code: a wrong answer, not an outage. */
   otherStatuses: Record<string, number>;
   elapsedMs: number;
   /** 200s answered after `at.action` ran: the fleet kept serving. */
@@ -34,6 +34,14 @@ const RETRYABLE_STATUS = new Set([502, 503]);
 function errorKind(err: unknown): string {
   const e = err as { cause?: { code?: string; message?: string }; code?: string; message?: string };
   return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? 'error';
+}
+
+function problemCode(text: string): string {
+  try {
+    return String((JSON.parse(text) as { code?: unknown }).code ?? '');
+  } catch {
+    return '';
+  }
 }
 
 export async function runRetryingLoad(load: RetryingLoad): Promise<RetryingRun> {
@@ -78,7 +86,9 @@ export async function runRetryingLoad(load: RetryingLoad): Promise<RetryingRun> 
         await sleep(20 * attempt);
         continue;
       }
-      run.otherStatuses[res.status] = (run.otherStatuses[res.status] ?? 0) + 1;
+      // Keyed by status and problem code ("429 mint_budget_exceeded"), so a failure names its cause.
+      const key = `${res.status} ${problemCode(text)}`.trim();
+      run.otherStatuses[key] = (run.otherStatuses[key] ?? 0) + 1;
       return;
     }
     run.failed += 1;
