@@ -157,7 +157,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const admin = createAdminService({ store: deps.store, now, databases, mappings, auditWindowDays: config.accessModel.dryRunAuditWindowDays, eventMacKey, onChange: access.invalidate });
 
   // Just-in-time access: requests' steps queue webhooks in their own transactions; one timer
-  // delivers them and records requests that timed out (decisions never wait for it).
+  // delivers them and records requests and windows that timed out (decisions never wait for it).
   let sweep: () => Promise<void> = async () => undefined;
   const notifier = createNotifier({ store: deps.store, config: config.notify, metrics, now, log: app.log, onTick: () => sweep() });
   // A flood of requests from one caller is on the record as rate_limit.started / summary rows.
@@ -168,7 +168,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     onFlood: (who) => floods.refused(who),
   });
   sweep = async () => {
-    await accessRequests.sweepExpired();
+    await accessRequests.recordTimeouts();
   };
   app.addHook('onReady', async () => notifier.start());
   app.addHook('onClose', () => notifier.stop());

@@ -26,6 +26,8 @@ export interface RequestRow {
   reviewed_at: Date | null;
   reviewed_by: Who | null;
   review_note: string | null;
+  /** When the sweep recorded the window's end (access_request.ended); null until then. */
+  end_recorded_at: Date | null;
 }
 
 const iso = (d: Date) => new Date(d).toISOString();
@@ -160,6 +162,21 @@ export async function expireRequests(db: Queryable, now: Date): Promise<RequestR
   const { rows } = await db.query<RequestRow>(
     `UPDATE access_requests SET state = 'expired', closed_at = $1, version = version + 1
      WHERE id IN (SELECT id FROM access_requests WHERE state = 'pending' AND pending_until <= $1 ORDER BY pending_until LIMIT 100 FOR UPDATE SKIP LOCKED)
+     RETURNING *`,
+    [now],
+  );
+  return rows;
+}
+
+/** Claims approved windows whose end has passed and that are not yet on the record (once each). */
+export async function claimEndedWindows(db: Queryable, now: Date): Promise<RequestRow[]> {
+  // As expireRequests: look first, so an idle sweep never touches the table (nor bumps the model).
+  const due = await db.query("SELECT 1 FROM access_requests WHERE state = 'approved' AND end_recorded_at IS NULL AND window_ends_at <= $1 LIMIT 1", [now]);
+  if (due.rows.length === 0) return [];
+  // The version stays: the request did not change, its window ran out as approved.
+  const { rows } = await db.query<RequestRow>(
+    `UPDATE access_requests SET end_recorded_at = $1
+     WHERE id IN (SELECT id FROM access_requests WHERE state = 'approved' AND end_recorded_at IS NULL AND window_ends_at <= $1 ORDER BY window_ends_at LIMIT 100 FOR UPDATE SKIP LOCKED)
      RETURNING *`,
     [now],
   );

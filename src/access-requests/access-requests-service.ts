@@ -12,7 +12,7 @@ import { decideAccess } from '../mappings/decide-access.js';
 import type { Notifier } from '../notify/webhook-notifier.js';
 import type { Queryable, Store } from '../store/store.js';
 import type { AccessRequest, ApproveBody, CancelBody, CreateAccessRequest, DenyBody, ListQuery, RequestState, ReviewBody, RevokeBody } from './access-request-schema.js';
-import { effectiveState, expireRequests, findRequest, insertRequest, listRequests, toAccessRequest, updateRequest, type RequestRow } from './access-requests-repo.js';
+import { claimEndedWindows, effectiveState, expireRequests, findRequest, insertRequest, listRequests, toAccessRequest, updateRequest, type RequestRow } from './access-requests-repo.js';
 import { findRequestPolicy, listRequestPolicies } from './request-policies-repo.js';
 import { approvalsRequired, isApprover, pendingSeconds, policyFor } from './request-policy.js';
 import { checkVersion, Refusal, requireState } from './request-refusals.js';
@@ -222,18 +222,23 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
       }),
 
     /**
-     * Records pending requests whose time ran out (expired: audit row, webhook). Decisions never
-     * wait for this: a timed-out request stops counting as pending by the clock alone.
+     * Puts on the record what the clock alone decided: pending requests that timed out (expired)
+     * and windows that ran out (ended), an audit row and a webhook each. Access never waits for
+     * this: a timed-out request stops counting as pending, and a window stops allowing grants, by
+     * the clock alone.
      */
-    async sweepExpired(): Promise<number> {
+    async recordTimeouts(): Promise<number> {
       const at = now();
-      const n = await store.transaction(async (tx) => {
-        const rows = await expireRequests(tx, at);
-        for (const row of rows) await recordStep(tx, deps, row, step('expired', null, null, 'no decision before pendingUntil', at));
-        return rows.length;
+      const { expired, ended } = await store.transaction(async (tx) => {
+        const expiredRows = await expireRequests(tx, at);
+        for (const row of expiredRows) await recordStep(tx, deps, row, step('expired', null, null, 'no decision before pendingUntil', at));
+        const endedRows = await claimEndedWindows(tx, at);
+        for (const row of endedRows) await recordStep(tx, deps, row, step('ended', null, null, 'the approved window ran out', at));
+        return { expired: expiredRows.length, ended: endedRows.length };
       });
-      if (n) access.invalidate();
-      return n;
+      // An ended window changes no decision (the model compares windowEndsAt with now already).
+      if (expired) access.invalidate();
+      return expired + ended;
     },
   };
 

@@ -2,12 +2,12 @@ import { awsCallerFields, insertAuditEvent } from '../audit/audit-repo.js';
 import { uuidV7 } from '../audit/uuid-v7.js';
 import type { Caller } from '../auth/caller.js';
 import type { RequestContext } from '../http/request-context.js';
+import { NOTIFIED_STEPS } from '../notify/notify-event.js';
 import type { Notifier } from '../notify/webhook-notifier.js';
 import type { Queryable } from '../store/store.js';
 import { toAccessRequest, type RequestRow } from './access-requests-repo.js';
 
-/** Steps that notify webhooks (the rest are only on the audit record). */
-const NOTIFIED = new Set(['created', 'approved', 'denied', 'expired', 'break_glass', 'revoked', 'cancelled', 'reviewed']);
+const NOTIFIED = new Set<string>(NOTIFIED_STEPS);
 
 export interface StepDeps {
   macKey: Buffer;
@@ -15,7 +15,7 @@ export interface StepDeps {
 }
 
 export interface Step {
-  /** created, approval_recorded, approved, denied, cancelled, revoked, expired, break_glass, reviewed */
+  /** created, approval_recorded, approved, denied, cancelled, revoked, expired, ended, break_glass, reviewed */
   step: string;
   actor: Caller | null;
   ctx: RequestContext | null;

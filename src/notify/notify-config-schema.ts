@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { NOTIFY_EVENT_TYPES } from './notify-event.js';
 
 // Webhooks told about access requests (src/notify/): delivered from an outbox in the store,
 // retried with exponential backoff, so a restart or a receiver that is down loses nothing.
@@ -13,8 +14,8 @@ export const NotifyConfigSchema = Type.Object(
           secret: Type.Optional(Type.String({ minLength: 16 })),
           // json: dab's own signed event; slack: a Slack incoming-webhook payload ({"text": …}).
           format: Type.Enum(['json', 'slack'], { default: 'json' }),
-          // Event types to send (access_request.created, …); absent: every one.
-          events: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 20 })),
+          // Event types to send; absent: every one. Named from the list, so a typo is refused, not silent.
+          events: Type.Optional(Type.Array(Type.Enum(NOTIFY_EVENT_TYPES), { minItems: 1, uniqueItems: true, maxItems: NOTIFY_EVENT_TYPES.length })),
         },
         { additionalProperties: false },
       ),

@@ -31,6 +31,7 @@ const VERBS: Record<string, string> = {
   'access_request.approval_recorded': 'got one approval for',
   'access_request.denied': 'was denied',
   'access_request.expired': 'timed out waiting for',
+  'access_request.ended': 'no longer holds',
   'access_request.cancelled': 'cancelled the request for',
   'access_request.revoked': 'had revoked',
   'access_request.break_glass': 'BROKE GLASS for',

@@ -106,6 +106,15 @@ t.test('pending → approved → active → ended, with the audit chain and expl
   try {
     t.equal((await grantRw('app-1')).statusCode, 403, 'the window ended on time, no job involved');
     t.equal((await as(h, 'app-1', APPS, 'GET', `/v1/access-requests/${req.id}`)).json().state, 'ended');
+    // The sweep then puts the end on the record, once, without changing the request.
+    const ended = () => h.auditRows(`event_type = 'access_request.ended' AND access_request_id = $1`, [req.id]);
+    for (let i = 0; i < 100 && (await ended()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200)); // a few more polls: still one row
+    const rows = await ended();
+    t.equal(rows.length, 1, 'one access_request.ended row');
+    t.match(rows[0], { actor_subject: null, outcome: 'succeeded', database_name: 'orders', access_level: 'rw' });
+    t.equal(new Date(rows[0]!.expires_at as string).toISOString(), approved.json().windowEndsAt, 'it names the window\'s end');
+    t.equal((await as(h, 'app-1', APPS, 'GET', `/v1/access-requests/${req.id}`)).json().version, approved.json().version, 'the request is unchanged');
   } finally {
     h.clock.offsetMs = 0;
   }
