@@ -6,6 +6,9 @@ import { getJson, postJson } from './api.js';
 import { Field, Problem, Table, useAction } from './ui.js';
 import { StateBadge, Window, approvals, duration, listRequests, step } from './requests-shared.js';
 
+// The API's cancel withdraws a pending request or hands an active window back early.
+const CANCEL = { pending: 'Cancel request', active: 'Give back now' };
+
 export function RequestsPage() {
   const [choices, loadChoices] = useAction(async () => (await getJson('/v1/access-requests/requestable')).items);
   const [mine, loadMine] = useAction(() => listRequests({ mine: 'true' }));
@@ -41,13 +44,7 @@ export function RequestsPage() {
         { label: 'Window', render: (r) => html`<${Window} r=${r} />` },
         { label: 'Approvals', render: approvals },
         { label: 'Closed', render: (r) => (r.closedBy ? `by ${r.closedBy.subject}${r.closeReason ? `: ${r.closeReason}` : ''}` : '—') },
-        {
-          label: 'Actions',
-          render: (r) =>
-            r.state === 'pending' ? html`<button type="button" class="small" disabled=${acted.busy} onClick=${() => act(r, 'cancel')}>Cancel request</button>`
-            : r.state === 'active' ? html`<button type="button" class="small" disabled=${acted.busy} onClick=${() => act(r, 'cancel')}>Give back now</button>`
-            : '—',
-        },
+        { label: 'Actions', render: (r) => (CANCEL[r.state] ? html`<button type="button" class="small" disabled=${acted.busy} onClick=${() => act(r, 'cancel')}>${CANCEL[r.state]}</button>` : '—') },
       ]}
     />`}
   </section>`;
