@@ -176,5 +176,16 @@ t.test('a denial needs a reason, and the requester reads it', async (t) => {
   t.equal(await cell(mine, 'State'), 'denied');
   t.equal(await cell(mine, 'Closed'), `by ${ADMIN_SUBJECT}: use ro for an export`);
   t.equal(await cell(mine, 'Actions'), '—', 'nothing left to do with it');
+});
+
+t.test('at phone width both pages fit the screen', async (t) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const hash of ['#/requests', '#/approvals']) {
+    await rig.go(hash);
+    await page.getByRole('heading', { name: 'My requests' }).or(page.getByRole('heading', { name: 'Unreviewed break-glass' })).waitFor();
+    const width = await page.evaluate('document.documentElement.scrollWidth');
+    t.ok((width as number) <= 390, `${hash}: no sideways scrolling (${width} px)`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
   t.same(rig.violations, [], 'no CSP violation, no uncaught error');
 });
