@@ -40,6 +40,10 @@ export const ACCESS_REQUEST_EXAMPLES: Record<string, OperationExample> = {
     response: pending,
   },
   listAccessRequests: { ok: 'The requests you may see that match the filters, newest first', response: { items: [active] } },
+  listRequestable: {
+    ok: 'What a policy lets you request, with its limits',
+    response: { items: [{ database: 'orders', access: 'rw', policy: 'orders-rw-on-request', maxDurationSeconds: 14400, approvalsRequired: 1, breakGlassMaxDurationSeconds: 3600 }] },
+  },
   getAccessRequest: { ok: 'The request; its version is the one to name when deciding', response: active },
   approveAccessRequest: { ok: 'Approved (the window opens now) or one approval recorded when more are needed', request: { version: 1, note: 'ticket OPS-123' }, response: active },
   denyAccessRequest: { ok: 'Denied', request: { version: 1, reason: 'use ro for a backfill read' }, response: { ...pending, state: 'denied', version: 2, ...closed, closeReason: 'use ro for a backfill read' } },

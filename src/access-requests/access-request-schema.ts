@@ -43,6 +43,7 @@ export const ListQuery = Type.Object(
     breakGlass: Type.Optional(Type.Enum(['true', 'false'], { description: 'Only break-glass uses (true) or only ordinary requests (false)' })),
     review: Type.Optional(Type.Enum(['unreviewed', 'reviewed'], { description: 'Break-glass uses by review status (auditors: unreviewed)' })),
     mine: Type.Optional(Type.Enum(['true', 'false'], { description: 'Only requests you made' })),
+    approvable: Type.Optional(Type.Enum(['true', 'false'], { description: 'Only requests you may decide as an approver of their policy (never your own): with state=pending, what awaits you' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   },
   { additionalProperties: false },
@@ -85,6 +86,21 @@ export const AccessRequest = Type.Object(
 export type AccessRequest = Static<typeof AccessRequest>;
 
 export const AccessRequestList = Type.Object({ items: Type.Array(AccessRequest) }, { $id: 'AccessRequestList', additionalProperties: false });
+
+/** One level the caller may request on one database, and what its policy allows. */
+const Requestable = Type.Object(
+  {
+    database: Type.String(),
+    access: Type.String(),
+    policy: Type.String({ description: 'The request policy that would apply' }),
+    maxDurationSeconds: Type.Integer(),
+    approvalsRequired: Type.Integer(),
+    breakGlassMaxDurationSeconds: Type.Optional(Type.Integer({ description: 'Present when the policy allows break-glass' })),
+  },
+  { additionalProperties: false },
+);
+export type Requestable = Static<typeof Requestable>;
+export const RequestableList = Type.Object({ items: Type.Array(Requestable) }, { $id: 'RequestableList', additionalProperties: false });
 
 /** What the access model keeps of an open request: enough to decide and to explain. */
 export interface OpenRequest {

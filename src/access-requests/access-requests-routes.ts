@@ -3,7 +3,7 @@ import { callerOf } from '../auth/auth-hooks.js';
 import { setVersionTag } from '../http/etag.js';
 import { errorResponses } from '../http/route-helpers.js';
 import { requestContext } from '../http/request-context.js';
-import { AccessRequest, AccessRequestList, ApproveBody, CancelBody, CreateAccessRequest, DenyBody, ListQuery, RequestRef, ReviewBody, RevokeBody } from './access-request-schema.js';
+import { AccessRequest, AccessRequestList, ApproveBody, CancelBody, CreateAccessRequest, DenyBody, ListQuery, RequestableList, RequestRef, ReviewBody, RevokeBody } from './access-request-schema.js';
 import type { AccessRequestsService } from './access-requests-service.js';
 import type { AccessRequest as AccessRequestJson } from './access-request-schema.js';
 
@@ -32,10 +32,19 @@ export const accessRequestsRoutes: FastifyPluginAsyncTypebox<{ service: AccessRe
     schema: {
       operationId: 'listAccessRequests', tags, security,
       summary: 'Requests you made or may approve (DBAs and auditors: all), newest first',
-      description: 'Auditors list unreviewed break-glass uses with ?breakGlass=true&review=unreviewed.',
+      description: 'Auditors list unreviewed break-glass uses with ?breakGlass=true&review=unreviewed; approvers what awaits them with ?approvable=true&state=pending.',
       querystring: ListQuery, response: { 200: AccessRequestList, ...errorResponses(400, 401) },
     },
   }, async (request) => service.list(callerOf(request), request.query));
+
+  app.get('/v1/access-requests/requestable', {
+    schema: {
+      operationId: 'listRequestable', tags, security,
+      summary: 'What you may request: each database and level a request policy lets you ask for, with its limits',
+      description: 'Only what a policy names you for (nothing else is listed, so it enumerates no databases). breakGlassMaxDurationSeconds is present where break-glass is allowed.',
+      response: { 200: RequestableList, ...errorResponses(401) },
+    },
+  }, async (request) => service.requestable(callerOf(request)));
 
   app.get('/v1/access-requests/:id', {
     schema: { operationId: 'getAccessRequest', tags, security, summary: 'One request (ETag: its version)', params: RequestRef, response: { 200: AccessRequest, ...errorResponses(400, 401, 404) } },

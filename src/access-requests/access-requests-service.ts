@@ -11,10 +11,10 @@ import type { AccessModelCache } from '../mappings/access-model-cache.js';
 import { decideAccess } from '../mappings/decide-access.js';
 import type { Notifier } from '../notify/webhook-notifier.js';
 import type { Queryable, Store } from '../store/store.js';
-import type { AccessRequest, ApproveBody, CancelBody, CreateAccessRequest, DenyBody, ListQuery, RequestState, ReviewBody, RevokeBody } from './access-request-schema.js';
+import type { AccessRequest, Requestable, ApproveBody, CancelBody, CreateAccessRequest, DenyBody, ListQuery, RequestState, ReviewBody, RevokeBody } from './access-request-schema.js';
 import { claimEndedWindows, effectiveState, expireRequests, findRequest, insertRequest, listRequests, toAccessRequest, updateRequest, type RequestRow } from './access-requests-repo.js';
 import { findRequestPolicy, listRequestPolicies } from './request-policies-repo.js';
-import { approvalsRequired, isApprover, pendingSeconds, policyFor } from './request-policy.js';
+import { approvalsRequired, isApprover, pendingSeconds, policyFor, requestableBy } from './request-policy.js';
 import { checkVersion, Refusal, requireState } from './request-refusals.js';
 import { recordRefusal, recordStep, type Step } from './request-steps.js';
 
@@ -138,21 +138,30 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
       const at = now();
       const limit = q.limit ?? 100;
       const mine = q.mine === 'true' || !privileged(caller);
+      // Visibility and approvability are decided per row here, so those reads fetch the most rows.
+      const perRow = q.approvable === 'true' || (mine && q.mine !== 'true');
       const rows = await listRequests(store, {
         ...(q.mine === 'true' ? { requester: who(caller) } : {}),
         ...(q.state ? { storedStates: STORED[q.state] } : {}),
         ...(q.breakGlass ? { breakGlass: q.breakGlass === 'true' } : {}),
         ...(q.review ? { review: q.review } : {}),
-        limit: mine && q.mine !== 'true' ? 500 : limit,
+        limit: perRow ? 500 : limit,
       });
       const items: AccessRequest[] = [];
       for (const row of rows) {
         if (q.state && effectiveState(row, at) !== q.state) continue;
+        if (q.approvable === 'true' && !(await mayDecide(caller, row))) continue;
         if (mine && q.mine !== 'true' && !(await visible(caller, row))) continue;
         items.push(toAccessRequest(row, at));
         if (items.length >= limit) break;
       }
       return { items };
+    },
+
+    /** The databases and levels a policy lets this caller request, with the policy's limits. */
+    async requestable(caller: Caller): Promise<{ items: Requestable[] }> {
+      const model = await access.current();
+      return { items: requestableBy(await listRequestPolicies(store), model.databases.values(), caller) };
     },
 
     approve: (caller: Caller, ctx: RequestContext, id: string, body: ApproveBody) =>
@@ -243,7 +252,12 @@ export function createAccessRequestsService(deps: AccessRequestsDeps) {
   };
 
   async function visible(caller: Caller, row: RequestRow): Promise<boolean> {
-    if (same(caller, row) || privileged(caller)) return true;
+    return same(caller, row) || privileged(caller) || mayDecide(caller, row);
+  }
+
+  /** An approver of the request's policy as it is now, and not its requester (asApprover's rule). */
+  async function mayDecide(caller: Caller, row: RequestRow): Promise<boolean> {
+    if (same(caller, row)) return false;
     const policy = (await findRequestPolicy(store, row.policy_name))?.policy;
     return policy !== undefined && isApprover(policy, caller);
   }

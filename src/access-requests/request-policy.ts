@@ -1,5 +1,6 @@
 import type { Caller } from '../auth/caller.js';
-import type { Database } from '../databases/database-schema.js';
+import { ACCESS_LEVELS, type Database } from '../databases/database-schema.js';
+import type { Requestable } from './access-request-schema.js';
 import { claimValues } from '../mappings/access-model.js';
 import { matchPrincipal, type MappingPrincipal } from '../mappings/mapping-schema.js';
 import { DEFAULT_PENDING_SECONDS, type RequestPolicy } from './request-policy-schema.js';
@@ -30,6 +31,25 @@ export function policyFor(policies: readonly RequestPolicy[], caller: Caller, db
   return [...policies]
     .sort((a, b) => a.name.localeCompare(b.name))
     .find((p) => (p.levels as string[]).includes(level) && covers(p, db) && namesAny(p.requesters, caller));
+}
+
+/**
+ * What this caller may request, database by database (the request form's choices). It names only
+ * databases a policy lets the caller request, so it reveals no more than filing requests would.
+ */
+export function requestableBy(policies: readonly RequestPolicy[], databases: Iterable<Database>, caller: Caller): Requestable[] {
+  const items: Requestable[] = [];
+  for (const db of [...databases].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const level of ACCESS_LEVELS) {
+      const p = db.levels[level] ? policyFor(policies, caller, db, level) : undefined;
+      if (!p) continue;
+      items.push({
+        database: db.name, access: level, policy: p.name, maxDurationSeconds: p.maxDurationSeconds, approvalsRequired: approvalsRequired(p),
+        ...(p.breakGlass ? { breakGlassMaxDurationSeconds: p.breakGlass.maxDurationSeconds } : {}),
+      });
+    }
+  }
+  return items;
 }
 
 export const isApprover = (policy: RequestPolicy, caller: Caller): boolean => namesAny(policy.approvers, caller);

@@ -34,9 +34,9 @@ export const SANDBOX_AWS_SERVER_ID = 'dab-sandbox';
 export const SANDBOX_CONSOLE_CLIENT = 'dab-console';
 /** Who the sandbox issuer's login page offers: the same principals as the printed tokens. */
 export const SANDBOX_LOGIN_PRINCIPALS = [
-  { subject: SANDBOX_PRINCIPALS.dba, label: 'the DBA: databases, mappings, explain, dry-run' },
+  { subject: SANDBOX_PRINCIPALS.dba, label: 'the DBA: databases, mappings, explain, dry-run, approvals' },
   { subject: SANDBOX_PRINCIPALS.auditor, label: 'the auditor: events, who held it, lookup, integrity' },
-  { subject: SANDBOX_PRINCIPALS.app, label: 'the demo app: what it can get' },
+  { subject: SANDBOX_PRINCIPALS.app, label: 'the demo app: what it can get, requests for more' },
 ];
 /** The console's address (and OIDC redirect URI) on a dab at this URL. */
 export const consoleUrl = (dabUrl: string) => `${dabUrl.replace(/\/$/, '')}/console/`;

@@ -31,7 +31,7 @@ const cellTexts = (column: string) => page.locator(`tbody td[data-label="${colum
 t.test('an auditor signs in and sees the audit pages, not the access pages', async (t) => {
   await rig.signIn(AUDITOR_SUBJECT);
   const nav = page.getByRole('navigation', { name: 'Console pages' });
-  t.same(await nav.getByRole('link').allInnerTexts(), ['What can I get', 'Events', 'Who held it?', 'Token lookup', 'Integrity']);
+  t.same(await nav.getByRole('link').allInnerTexts(), ['What can I get', 'Request access', 'Approvals', 'Events', 'Who held it?', 'Token lookup', 'Integrity']);
   t.equal(await page.locator('h1').first().innerText(), 'Audit events', 'an auditor lands on the events');
 });
 

@@ -4,7 +4,7 @@ import { APP_SUBJECT, startConsoleRig } from './browser-support.js';
 
 // The DBA's console in Chromium: sign-in with PKCE at the test issuer, databases with bootstrap
 // artefacts and preflight, mappings with their windows, explain, dry-run then apply; and the
-// tier split (an app identity sees only "what can I get").
+// tier split (an app identity sees only the caller pages: what it can get, requests, approvals).
 
 const rig = await startConsoleRig(t);
 const { h, page } = rig;
@@ -25,7 +25,7 @@ t.test('a DBA signs in and sees the access pages, not the audit pages', async (t
   await rig.shot('sign-in', { fullPage: false });
   await rig.signIn(ADMIN_SUBJECT);
   const nav = page.getByRole('navigation', { name: 'Console pages' });
-  t.same(await nav.getByRole('link').allInnerTexts(), ['What can I get', 'Databases', 'Mappings', 'Explain', 'Dry-run']);
+  t.same(await nav.getByRole('link').allInnerTexts(), ['What can I get', 'Request access', 'Approvals', 'Databases', 'Mappings', 'Explain', 'Dry-run']);
   t.notOk(new URL(page.url()).search, 'the code and state are gone from the address bar');
 });
 
@@ -146,11 +146,11 @@ t.test('dry-run shows changes, gains and losses, and changes nothing until appli
   t.match(after, { name: 'new-app-ro', principal: { subject: 'new-app' }, levels: ['ro'] });
 });
 
-t.test('an app identity sees "what can I get" only', async (t) => {
+t.test('an app identity sees the caller pages only', async (t) => {
   await rig.signOut();
   await rig.signIn(APP_SUBJECT);
   const nav = page.getByRole('navigation', { name: 'Console pages' });
-  t.same(await nav.getByRole('link').allInnerTexts(), ['What can I get']);
+  t.same(await nav.getByRole('link').allInnerTexts(), ['What can I get', 'Request access', 'Approvals']);
   const table = page.getByRole('table', { name: /Your access/ });
   await table.waitFor();
   t.match(await table.innerText(), /orders\s+ro\s+app-orders-ro/);

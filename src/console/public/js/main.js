@@ -4,6 +4,8 @@ import { completeSignIn, currentSession, readSettings, signIn, signOut } from '.
 import { ApiError, mayUse, whenExpired } from './api.js';
 import { Problem } from './ui.js';
 import { MyAccessPage } from './pages-mine.js';
+import { RequestsPage } from './pages-requests.js';
+import { ApprovalsPage } from './pages-approvals.js';
 import { DatabasesPage } from './pages-databases.js';
 import { MappingsPage } from './pages-mappings.js';
 import { ExplainPage, DryRunPage } from './pages-decide.js';
@@ -13,6 +15,8 @@ import { HoldersPage, LookupPage, IntegrityPage } from './pages-audit.js';
 // Each page names the tier whose API it calls; navigation shows only what the token may use.
 const PAGES = [
   { path: '#/mine', label: 'What can I get', tier: 'caller', view: MyAccessPage },
+  { path: '#/requests', label: 'Request access', tier: 'caller', view: RequestsPage },
+  { path: '#/approvals', label: 'Approvals', tier: 'caller', view: ApprovalsPage },
   { path: '#/databases', label: 'Databases', tier: 'admin', view: DatabasesPage },
   { path: '#/mappings', label: 'Mappings', tier: 'admin', view: MappingsPage },
   { path: '#/explain', label: 'Explain', tier: 'admin', view: ExplainPage },
@@ -106,7 +110,7 @@ function App({ settings }) {
     <nav aria-label="Console pages"><ul>
       ${pages.map((p) => html`<li><a href=${p.path} aria-current=${p === current ? 'page' : undefined}>${p.label}</a></li>`)}
     </ul></nav>
-    <main id="main"><${Focus} key=${current.path}><${View} hash=${hash} settings=${settings} /><//></main>
+    <main id="main"><${Focus} key=${current.path}><${View} hash=${hash} settings=${settings} tiers=${tiers} /><//></main>
   <//>`;
 }
 

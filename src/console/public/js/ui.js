@@ -139,3 +139,18 @@ export function download(blob, name) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** A step that needs a reason (deny, revoke, review): its button opens a one-field form in place. */
+export function ReasonAction({ label, field, danger, busy, onSubmit }) {
+  const [open, setOpen] = useState(false);
+  const [text, setText] = useState('');
+  if (!open) return html`<button type="button" class="small" onClick=${() => setOpen(true)}>${label}…</button>`;
+  const submit = async (e) => {
+    e.preventDefault();
+    if ((await onSubmit(text.trim())) !== undefined) setOpen(false);
+  };
+  return html`<form class="inline" aria-label=${label} onSubmit=${submit}>
+    <${Field} label=${field} name="reason" value=${text} onInput=${setText} required maxlength="500" />
+    <div class="actions"><button type="submit" class=${danger ? 'danger small' : 'primary small'} disabled=${busy}>${label}</button><button type="button" class="small" onClick=${() => setOpen(false)}>Back</button></div>
+  </form>`;
+}
