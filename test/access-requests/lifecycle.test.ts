@@ -203,8 +203,10 @@ t.test('bad input: clear 4xx with stable codes, never a 500', async (t) => {
   }
   t.ok(statuses.includes(429), `a flood is bounded (${statuses.join(',')})`);
   t.ok(Number(limited?.headers['retry-after']) >= 1, 'with Retry-After');
-  const [started] = await h.auditRows(`event_type = 'rate_limit.started' AND actor_subject = 'flood'`);
-  t.ok(started, 'the flood is on the audit record');
+  // The first refusal's row is written beside the 429, not before it: wait for it.
+  const started = () => h.auditRows(`event_type = 'rate_limit.started' AND actor_subject = 'flood'`);
+  for (let i = 0; i < 100 && (await started()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.equal((await started()).length, 1, 'the flood is on the audit record');
   t.notOk(statuses.some((s) => s >= 500));
 });
 

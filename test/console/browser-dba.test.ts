@@ -117,7 +117,9 @@ t.test('dry-run shows changes, gains and losses, and changes nothing until appli
   const doc = `mappings:\n  - name: new-app-ro\n    principal: { issuer: "${h.issuer.issuer}", subject: new-app }\n    database: orders\n    levels: [ro]\n`;
   // Uploaded as a file, the document lands in the text area, to read before the dry-run.
   await page.getByLabel('Upload a file').setInputFiles({ name: 'access.yaml', mimeType: 'text/yaml', buffer: Buffer.from(doc) });
-  await page.waitForFunction(`document.querySelector('textarea[name=document]').value.includes('new-app-ro')`);
+  // Polled from here: a string predicate would be compiled in the page, which its CSP forbids.
+  const area = page.getByLabel('Access document');
+  for (let i = 0; i < 200 && !(await area.inputValue()).includes('new-app-ro'); i++) await new Promise((r) => setTimeout(r, 25));
   t.equal(await page.getByLabel('Access document').inputValue(), doc, 'the uploaded file is shown as it is');
   await page.getByRole('button', { name: 'Dry-run' }).click();
   await page.getByRole('heading', { name: 'What would change' }).waitFor();
