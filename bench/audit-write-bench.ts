@@ -2,7 +2,8 @@
 // group-commit writer, each with the indexes before and after migration 008. Concurrent "grants"
 // write credential.issued rows shaped like the grant path's, distinct callers, for a fixed time.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-write-bench.ts
-// Knobs: BENCH_WRITERS (32), BENCH_SECONDS (5), BENCH_SEED_ROWS (50000), BENCH_POOL (10).
+// Knobs: BENCH_WRITERS (32), BENCH_SECONDS (5), BENCH_SEED_ROWS (50000), BENCH_POOL (10),
+// BENCH_BATCH_ROWS (64) and BENCH_FLUSHES (1): the group-commit writer's, as dab's defaults.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { insertAuditEvent, type AuditEvent } from '../src/audit/audit-repo.js';
 import { createAuditWriter } from '../src/audit/audit-writer.js';
@@ -66,7 +67,7 @@ const results: Record<string, { rowsPerSecond: number; p99: number }> = {};
 for (const v of variants) {
   results[v.name] = await withDatabase(v.latest, async (store) => {
     const macKey = randomBytes(32);
-    const writer = createAuditWriter({ store, macKey, maxBatchRows: envInt('BENCH_BATCH_ROWS', 64), maxConcurrentFlushes: envInt('BENCH_FLUSHES', 4) });
+    const writer = createAuditWriter({ store, macKey, maxBatchRows: envInt('BENCH_BATCH_ROWS', 64), maxConcurrentFlushes: envInt('BENCH_FLUSHES', 1) });
     const write = v.batched ? (e: AuditEvent) => writer.write(e) : (e: AuditEvent) => insertAuditEvent(store, e, macKey);
     await drive(write, v.id); // warm-up round, not counted
     const r = await drive(write, v.id);
