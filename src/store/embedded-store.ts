@@ -14,14 +14,28 @@ function wrap(db: PGlite | Transaction): Queryable {
   };
 }
 
+export interface EmbeddedStoreOptions {
+  /**
+   * Start from this dump of a data directory (dumpDataDir) instead of running initdb: about a
+   * third of the time (~0.45 s against ~1.4 s here). The test suite starts its in-memory stores
+   * from one migrated dump (test/support/test-store.ts).
+   */
+  loadDataDir?: Blob;
+}
+
+export interface EmbeddedStore extends Store {
+  /** The whole data directory as an uncompressed tarball, for loadDataDir. */
+  dumpDataDir(): Promise<Blob>;
+}
+
 /**
  * The embedded PostgreSQL (PGlite): the same SQL and migrations as a server, in a local folder,
  * so dab runs on a fresh machine. It has one connection, so every call is already serialised.
  * dataDir undefined means in memory (tests).
  */
-export async function createEmbeddedStore(dataDir?: string): Promise<Store> {
+export async function createEmbeddedStore(dataDir?: string, opts: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  const db = await PGlite.create(dataDir, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
   const base = wrap(db);
   return {
     kind: 'embedded',
@@ -46,6 +60,7 @@ export async function createEmbeddedStore(dataDir?: string): Promise<Store> {
       };
     },
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    dumpDataDir: () => db.dumpDataDir('none'),
     close: () => db.close(),
   };
 }
