@@ -19,7 +19,7 @@ export interface TestStore {
  * A dump of an embedded store with every bundled migration applied, shared by the suite's test
  * processes through a file named after its inputs (the migrations' text and the PGlite version),
  * so a changed migration or PGlite makes a new one. initdb inside PGlite costs ~1.4 s a store on
- * this machine and the suite opens hundreds; loading this dump costs ~0.45 s. Written to a
+ * this machine and the suite opens over a hundred; loading this dump costs ~0.45 s. Written to a
  * temporary name and renamed, so a reader never sees half a file; two processes racing both write
  * the same bytes.
  */
